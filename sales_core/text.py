@@ -1,0 +1,45 @@
+"""Folding of free text from exports: width, spaces and case."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_COMPANY_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "公司")
+
+
+def fold(value: object) -> str:
+    """Return `value` as comparable text: NFKC width folding, one space, lower case.
+
+    Full-width letters, digits and the ideographic space become their
+    half-width forms, so "ＷＯＮ　" and "won" fold to the same key.
+    """
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return _SPACES.sub(" ", text).strip().casefold()
+
+
+def clean_text(value: object) -> str | None:
+    """Trim an export cell to display text; blank cells become None.
+
+    Width is folded (NFKC) but case is kept, so names read as typed.
+    """
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(value))
+    text = _SPACES.sub(" ", text).strip()
+    return text or None
+
+
+def customer_key(name: object) -> str:
+    """Key for matching a customer across files: folded, no spaces or suffix.
+
+    "杭州恒信机械有限公司", "杭州恒信机械 有限公司" and "杭州恒信机械" share a key.
+    """
+    key = fold(name).replace(" ", "")
+    for suffix in _COMPANY_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            return key[: -len(suffix)]
+    return key
