@@ -66,6 +66,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "无法连接数据库 {url}：{reason}",
         "Cannot reach the database {url}: {reason}",
     ),
+    "no_as_of": (
+        "{file}：看不出这份导出是哪一天的，请指定日期（--as-of 或导入页的日期）。",
+        "{file}: cannot tell which day this export describes; give the date "
+        "(--as-of, or the date on the import page).",
+    ),
+    "bad_kind": (
+        "不认识的文件类型「{value}」，可选：deals、activities、targets、reps。",
+        "Unknown kind '{value}'; use deals, activities, targets or reps.",
+    ),
     "file_not_found": ("找不到文件 {file}。", "File {file} not found."),
 }
 
