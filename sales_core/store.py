@@ -134,6 +134,7 @@ reps = Table(
     Column("supervisor", Text),
     Column("active", Boolean),
     Column("left_on", DateTime),
+    Column("origin", String(16)),
     Column("updated_at", DateTime, nullable=False),
 )
 
@@ -316,8 +317,10 @@ class Store:
             ).scalar()
             if existing is not None:
                 return ImportResult(parsed, None, duplicate_of=existing)
+            if origin != "demo" and parsed.kind == Kind.DEALS:
+                self._drop_demo(conn)
             snapshot_id = self._insert_snapshot(conn, parsed, imported_by, origin)
-            added = self._insert_rows(conn, parsed, snapshot_id, progress)
+            added = self._insert_rows(conn, parsed, snapshot_id, progress, origin)
             return ImportResult(parsed, snapshot_id, activities_added=added)
 
         result = self._retrying(work)
@@ -328,6 +331,18 @@ class Store:
             parsed.file_name, result.snapshot_id, result.duplicate_of,
         )
         return result
+
+    def _drop_demo(self, conn: Connection) -> None:
+        """The first real deal export replaces the demo data set entirely."""
+        demo_ids = select(snapshots.c.snapshot_id).where(snapshots.c.origin == "demo")
+        if conn.execute(demo_ids.limit(1)).first() is None:
+            return
+        log.info("first real deal export: removing the demo data set")
+        conn.execute(delete(deals).where(deals.c.snapshot_id.in_(demo_ids)))
+        conn.execute(delete(activities).where(activities.c.snapshot_id.in_(demo_ids)))
+        conn.execute(delete(targets).where(targets.c.updated_by == "demo"))
+        conn.execute(delete(reps).where(reps.c.origin == "demo"))
+        conn.execute(delete(snapshots).where(snapshots.c.origin == "demo"))
 
     def _insert_snapshot(
         self, conn: Connection, parsed: ParsedFile, by: str | None, origin: str
@@ -355,6 +370,7 @@ class Store:
         parsed: ParsedFile,
         snapshot_id: int,
         progress: Progress | None,
+        origin: str,
     ) -> int:
         frame = parsed.frame.rename(columns={"row": "source_row"})
         rows = _records(frame)
@@ -366,12 +382,13 @@ class Store:
         if parsed.kind == Kind.ACTIVITIES:
             return self._insert_activities(conn, rows, progress)
         if parsed.kind == Kind.TARGETS:
+            by = "demo" if origin == "demo" else None
             for row in rows:
                 self._put_target(conn, row["owner"], row["team"], row["month"],
-                                 row["target"], None)
+                                 row["target"], by)
             return 0
         for row in rows:
-            self._put_rep(conn, row)
+            self._put_rep(conn, row, origin)
         return 0
 
     def _chunked(self, conn, table, rows, progress) -> None:
@@ -437,8 +454,9 @@ class Store:
 
         return self._retrying(work)
 
-    def _put_rep(self, conn: Connection, row: dict) -> None:
+    def _put_rep(self, conn: Connection, row: dict, origin: str) -> None:
         values = {
+            "origin": origin,
             "team": row.get("team"),
             "supervisor": row.get("supervisor"),
             "active": row.get("active", True),
@@ -493,6 +511,13 @@ class Store:
         )
         with self.engine.connect() as conn:
             return [_as_date(value) for value in conn.execute(query).scalars()]
+
+    def version(self) -> str:
+        """A token that changes whenever a snapshot or a target is written."""
+        with self.engine.connect() as conn:
+            newest_snapshot = conn.execute(select(func.max(snapshots.c.snapshot_id)))
+            newest_target = conn.execute(select(func.max(targets.c.target_id)))
+            return f"s{newest_snapshot.scalar() or 0}-t{newest_target.scalar() or 0}"
 
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:

@@ -1,0 +1,97 @@
+"""Store, language, caching and error display shared by every page."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from sales_core import service
+from sales_core.errors import KongpanError
+from sales_core.export import to_csv_bytes, to_xlsx_bytes
+from sales_core.i18n import LANGS, lang_from_locale, t
+from sales_core.metrics.progress import ProgressReport
+from sales_core.stages import default_model
+from sales_core.store import Store, database_url
+
+log = logging.getLogger("kongpan.app")
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    store = Store(url)
+    if store.is_empty():
+        log.info("empty store at first start: loading the demo data set")
+        store.load_demo()
+    return store
+
+
+def store() -> Store:
+    """The app's store (demo data loaded into it on first start)."""
+    return _store(database_url())
+
+
+def data_version() -> str:
+    """Changes whenever a snapshot or target is written: the cache key for figures."""
+    return store().version()
+
+
+def lang() -> str:
+    """The interface language: the sidebar choice, else the browser's locale."""
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = lang_from_locale(st.context.locale)
+    return st.session_state["lang"]
+
+
+def tr(text: str, **params: object) -> str:
+    return t(text, lang(), **params)
+
+
+def language_picker() -> None:
+    """The sidebar switch; its first value is the browser's language."""
+    lang()
+    st.sidebar.selectbox(
+        "语言 / Language",
+        LANGS,
+        format_func=lambda code: "中文" if code == "zh" else "English",
+        key="lang",
+    )
+
+
+def stage_name(key: str | None) -> str:
+    return default_model().name(key, lang())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _progress(url: str, version: str, month: str, as_of: date) -> ProgressReport:
+    return service.team_progress(_store(url), month, as_of)
+
+
+def progress(month: str, as_of: date) -> ProgressReport:
+    """Team progress, cached per (store, data version, month, as_of)."""
+    return _progress(database_url(), data_version(), month, as_of)
+
+
+def show_error(error: Exception) -> None:
+    """A user's error as a message in their language; a bug as a short notice."""
+    if isinstance(error, KongpanError):
+        st.error(error.message(lang()))
+    else:
+        log.exception("unexpected error on a page")
+        st.error(tr("Something went wrong; the details are in the server log."))
+
+
+def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
+    """Download buttons for exactly the table on screen (.xlsx and .csv)."""
+    left, right = st.columns(2)
+    left.download_button(
+        f"⬇ {tr('Download')} .xlsx", to_xlsx_bytes(frame), file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}-xlsx",
+    )
+    right.download_button(
+        f"⬇ {tr('Download')} .csv", to_csv_bytes(frame), file_name=f"{name}.csv",
+        mime="text/csv", key=f"{key}-csv",
+    )

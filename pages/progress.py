@@ -1,0 +1,173 @@
+"""Team progress: will the team make this month, who is behind, which deals matter."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app_ui.common import downloads, lang, progress, show_error, stage_name, store, tr
+from sales_core.calendar import month_bounds
+from sales_core.i18n import money, percent
+
+st.title(tr("Team progress"))
+
+dates = store().snapshot_dates()
+if not dates:
+    st.info(tr("No snapshots yet."))
+    st.stop()
+
+months = sorted({f"{day:%Y-%m}" for day in dates}, reverse=True)
+left, right = st.columns(2)
+month = left.selectbox(tr("Month"), months, key="progress_month")
+month_end = month_bounds(month)[1]
+choices = sorted((day for day in dates if day <= month_end), reverse=True)
+as_of = right.selectbox(tr("As of"), choices, key="progress_as_of")
+
+try:
+    report = progress(month, as_of)
+except Exception as error:  # every failure reaches the user as a message
+    show_error(error)
+    st.stop()
+
+team = report.team
+language = lang()
+snapshots = store().snapshots()
+if not snapshots.empty and (snapshots["origin"] == "demo").all():
+    st.info(tr("demo_note"))
+st.caption(tr("data_note", as_of=as_of.isoformat()))
+if not team.schedule_published:
+    st.warning(tr("calendar_note", year=month[:4]))
+
+columns = st.columns(5)
+columns[0].metric(tr("Won this month"), money(team.won_amount, language),
+                  delta=percent(team.completion) if team.target else None,
+                  delta_color="off")
+columns[1].metric(tr("Target"), money(team.target, language))
+columns[2].metric(
+    tr("Working-day pace"),
+    percent(team.pace),
+    delta=f"{team.working_days_elapsed}/{team.working_days_total} "
+    f"{tr('working days')}",
+    delta_color="off",
+)
+columns[3].metric(tr("Expected by now"), money(team.expected_by_now, language))
+columns[4].metric(
+    tr("Gap"),
+    money(team.gap, language),
+    delta=None if team.gap is None else (
+        tr("ahead of pace") if team.gap >= 0 else tr("behind pace")
+    ),
+    delta_color="normal" if team.gap is None or team.gap >= 0 else "inverse",
+)
+
+forecast = team.forecast
+st.subheader(tr("Is the month safe?"))
+left, right = st.columns([1, 2])
+left.metric(tr("Forecast (P50)"), money(forecast.p50, language))
+left.caption(
+    f"{tr('Forecast range P10–P90')}: {money(forecast.p10, language)} – "
+    f"{money(forecast.p90, language)}"
+)
+outcome = go.Figure()
+outcome.add_bar(
+    y=[tr("Month-end outcome")], x=[team.won_amount], orientation="h",
+    name=tr("Won so far"), marker_color="#2E7D32",
+)
+outcome.add_bar(
+    y=[tr("Month-end outcome")], x=[max(forecast.p50 - team.won_amount, 0)],
+    orientation="h", name=tr("Weighted open deals"), marker_color="#90CAF9",
+    error_x={"type": "data", "symmetric": False,
+             "array": [forecast.p90 - forecast.p50],
+             "arrayminus": [forecast.p50 - forecast.p10]},
+)
+if team.target:
+    outcome.add_vline(x=team.target, line_dash="dash", line_color="#C62828",
+                      annotation_text=tr("Target"))
+outcome.update_layout(barmode="stack", height=200, margin={"t": 20, "b": 20},
+                      legend={"orientation": "h"})
+right.plotly_chart(outcome, key="forecast_chart")
+
+st.subheader(tr("Reps, most behind first"))
+rep_table = pd.DataFrame(
+    [
+        {
+            tr("Rep"): rep.owner,
+            tr("Team"): rep.team,
+            tr("Won"): rep.won_amount,
+            tr("Target"): rep.target,
+            tr("Completion"): rep.completion,
+            tr("Expected by now"): rep.expected_by_now,
+            tr("Gap"): rep.gap,
+        }
+        for rep in report.reps
+    ]
+)
+if not rep_table.empty:
+    chart = go.Figure()
+    chart.add_bar(x=rep_table[tr("Rep")], y=rep_table[tr("Won")], name=tr("Won"),
+                  marker_color="#2E7D32")
+    chart.add_scatter(
+        x=rep_table[tr("Rep")], y=rep_table[tr("Expected by now")], mode="markers",
+        name=tr("Expected by now (pace × target)"),
+        marker={"symbol": "line-ew-open", "size": 28, "color": "#C62828",
+                "line": {"width": 3}},
+    )
+    chart.update_layout(height=320, margin={"t": 20, "b": 20},
+                        title=tr("Won vs expected by now"))
+    st.plotly_chart(chart, key="rep_chart")
+    st.dataframe(
+        rep_table,
+        hide_index=True,
+        key="rep_table",
+        column_config={
+            tr("Completion"): st.column_config.NumberColumn(format="percent"),
+            tr("Won"): st.column_config.NumberColumn(format="localized"),
+            tr("Target"): st.column_config.NumberColumn(format="localized"),
+            tr("Expected by now"): st.column_config.NumberColumn(format="localized"),
+            tr("Gap"): st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    downloads(rep_table, f"kongpan_progress_{month}", "reps")
+
+st.subheader(tr("Key customers expected to close this month"))
+key_deals = report.key_deals
+if key_deals.empty:
+    st.caption(tr("No open deal is expected to close this month."))
+else:
+    deal_table = pd.DataFrame(
+        {
+            tr("Deal ID"): key_deals["deal_id"],
+            tr("Customer"): key_deals["customer"],
+            tr("Owner"): key_deals["owner"],
+            tr("Stage"): key_deals["stage"].map(stage_name),
+            tr("Amount"): key_deals["amount"],
+            tr("Expected close"): pd.to_datetime(key_deals["expected_close"]).dt.date,
+        }
+    )
+    st.dataframe(deal_table, hide_index=True, key="key_deals")
+    downloads(deal_table, f"kongpan_key_deals_{month}", "key_deals")
+
+with st.expander(tr("Edit targets")):
+    targets = store().load_targets(month)
+    if targets.empty:
+        targets = pd.DataFrame(
+            {"owner": [rep.owner for rep in report.reps], "team": None,
+             "month": month, "target": None}
+        )
+    edited = st.data_editor(
+        targets, num_rows="dynamic", hide_index=True, key="targets_editor",
+        column_config={
+            "owner": st.column_config.TextColumn(tr("Owner")),
+            "team": st.column_config.TextColumn(tr("Team")),
+            "month": st.column_config.TextColumn(tr("Month")),
+            "target": st.column_config.NumberColumn(tr("Target"), min_value=0),
+        },
+    )
+    if st.button(tr("Save targets"), key="save_targets"):
+        try:
+            store().set_targets(edited, by="app")
+            st.success(tr("Targets saved."))
+            st.rerun()
+        except Exception as error:
+            show_error(error)
