@@ -161,10 +161,10 @@ def _one_file(upload, index: int) -> ParsedFile | None:
         name_column, button_column = st.columns([3, 1])
         profile_name = name_column.text_input(tr("Profile name"),
                                               key=f"profile-name-{file_key}")
-        if button_column.button(tr("Save profile"), key=f"save-profile-{file_key}"):
-            if profile_name.strip():
-                store().save_profile(profile_name.strip(), parsed.kind, chosen)
-                st.success(tr("Profile saved."))
+        saving = button_column.button(tr("Save profile"), key=f"save-profile-{file_key}")
+        if saving and profile_name.strip():
+            store().save_profile(profile_name.strip(), parsed.kind, chosen)
+            st.success(tr("Profile saved."))
     if chosen != parsed.report.mapping:
         parsed = _parse_or_stop(payload, upload.name, parsed.kind.value, chosen, None)
         if parsed is None:

@@ -9,6 +9,7 @@ Bad input ends with a one-line message and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -23,6 +24,11 @@ log = logging.getLogger("sales_core.cli")
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 3
+
+# Modules that add commands: each has `add_commands(commands, reports)` that
+# registers argparse subcommands whose handler is set with
+# `set_defaults(handler=function(store, args) -> exit code)`.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     progress.add_argument("--month", help="YYYY-MM (default: the as_of's month)")
     progress.add_argument("--as-of", help="YYYY-MM-DD (default: newest snapshot)")
     progress.add_argument("--json", action="store_true")
+    progress.set_defaults(handler=_progress)
+    importer.set_defaults(handler=_import)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(commands, reports)
     return parser
 
 
@@ -118,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         store = Store(args.database)
-        if args.command == "import":
-            return _import(store, args)
-        return _progress(store, args)
+        return args.handler(store, args)
     except KongpanError as error:
         print(error.message(args.lang), file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,13 +1,19 @@
 """Interface text in Chinese and English, and numbers formatted per language.
 
-Text is keyed by its English wording; Chinese comes from `ZH`. A missing
-Chinese entry falls back to English, and `tests/test_i18n.py` lists every
-key the pages use so none is forgotten.
+Text is keyed by its English wording; Chinese comes from `ZH` here and from
+the `[zh]` table of each `data/i18n/*.toml` file (one per page area, so areas
+do not edit one shared dict). A key whose English text is a placeholder name
+(such as "calendar_note") has its English wording in `_EN` or an `[en]` table.
 """
 
 from __future__ import annotations
 
 import math
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+I18N_DIR = Path(__file__).resolve().parent.parent / "data" / "i18n"
 
 LANGS = ("zh", "en")
 
@@ -135,9 +141,22 @@ REASONS_ZH = {
 }
 
 
+@lru_cache(maxsize=1)
+def _catalog() -> tuple[dict[str, str], dict[str, str]]:
+    """(Chinese, English) text: the tables here plus every data/i18n/*.toml."""
+    chinese, english = dict(ZH), dict(_EN)
+    for path in sorted(I18N_DIR.glob("*.toml")):
+        with path.open("rb") as handle:
+            extra = tomllib.load(handle)
+        chinese.update(extra.get("zh", {}))
+        english.update(extra.get("en", {}))
+    return chinese, english
+
+
 def t(text: str, lang: str, **params: object) -> str:
     """`text` in `lang`, with {placeholders} filled."""
-    template = ZH.get(text, text) if lang == "zh" else _EN.get(text, text)
+    chinese, english = _catalog()
+    template = chinese.get(text, text) if lang == "zh" else english.get(text, text)
     return template.format(**params) if params else template
 
 
