@@ -151,10 +151,14 @@ else:
 with st.expander(tr("Edit targets")):
     targets = store().load_targets(month)
     if targets.empty:
+        owners = [rep.owner for rep in report.reps]
         targets = pd.DataFrame(
-            {"owner": [rep.owner for rep in report.reps], "team": None,
-             "month": month, "target": None}
+            {"owner": owners, "team": [None] * len(owners),
+             "month": [month] * len(owners), "target": [None] * len(owners)}
         )
+    targets = targets.astype(
+        {"owner": "string", "team": "string", "month": "string", "target": "float"}
+    )
     edited = st.data_editor(
         targets, num_rows="dynamic", hide_index=True, key="targets_editor",
         column_config={
