@@ -15,16 +15,20 @@ logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(messag
 
 st.set_page_config(page_title="控盘 Kongpan", page_icon="📊", layout="wide")
 
-with st.spinner("…"):
-    store()
-
 language_picker()
 
+# Each url_path is its file's stem: Streamlit first resolves a URL against the
+# pages/ folder itself, and any other path shows a "Page not found" dialog.
 pages = [
     st.Page("pages/progress.py", title=tr("Team progress"), icon="📈",
             url_path="progress", default=True),
+    st.Page("pages/pipeline.py", title=tr("Pipeline"), icon="🗂️", url_path="pipeline"),
+    st.Page("pages/rhythm.py", title=tr("Rep rhythm"), icon="🥁", url_path="rhythm"),
     st.Page("pages/import_data.py", title=tr("Data import"), icon="📥",
-            url_path="import"),
+            url_path="import_data"),
 ]
 st.sidebar.caption(f"{tr('Kongpan')} · Kongpan")
-st.navigation(pages).run()
+page = st.navigation(pages)
+with st.spinner(tr("Demo data")):
+    store()
+page.run()
