@@ -243,11 +243,29 @@ class Store:
                 self.engine = _sqlite_engine(self.url)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
-            metadata.create_all(self.engine)
+            self._create_tables()
         except OperationalError as error:
+            if _is_busy(error):
+                raise StoreBusy() from None
             raise KongpanError(
                 "store_unreachable", url=safe_url(self.url), reason=error.orig
             ) from None
+
+    def _create_tables(self) -> None:
+        """Create missing tables under the write lock.
+
+        Two processes opening a brand-new SQLite store would otherwise both
+        read the schema and then fail to upgrade to the write lock.
+        """
+        for attempt in range(BUSY_RETRIES):
+            try:
+                with self._writing() as conn:
+                    metadata.create_all(conn)
+                return
+            except OperationalError as error:
+                if not _is_busy(error) or attempt == BUSY_RETRIES - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -272,7 +290,7 @@ class Store:
                 with self._writing() as conn:
                     return work(conn)
             except OperationalError as error:
-                if "locked" not in str(error).lower() and "busy" not in str(error):
+                if not _is_busy(error):
                     raise
                 log.warning("store busy (attempt %d): %s", attempt + 1, error)
                 time.sleep(0.5 * (attempt + 1))
@@ -613,6 +631,12 @@ class Store:
                             (Kind.TARGETS, demo.targets), (Kind.REPS, demo.reps)):
             self.import_parsed(_demo_parsed(kind, frame, newest), origin="demo")
         return True
+
+
+def _is_busy(error: OperationalError) -> bool:
+    """True for SQLite's 'database is locked' and similar lock timeouts."""
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
 
 
 def _as_date(value: object) -> date:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import pandas as pd
+
 _SPACES = re.compile(r"\s+")
 _COMPANY_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "公司")
 
@@ -26,7 +28,7 @@ def clean_text(value: object) -> str | None:
 
     Width is folded (NFKC) but case is kept, so names read as typed.
     """
-    if value is None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     text = unicodedata.normalize("NFKC", str(value))
     text = _SPACES.sub(" ", text).strip()

@@ -61,10 +61,27 @@ class Parsed:
     extra: pd.Series | None = None
 
 
+def per_value(raw: pd.Series, convert, missing: object = None) -> pd.Series:
+    """Apply `convert` once per distinct cell value, not once per cell.
+
+    Exports repeat the same owners, stages and dates thousands of times;
+    factorizing first keeps the Python work proportional to distinct values.
+    Empty cells (None/NaN/NaT) get `missing`.
+    """
+    codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+    converted = np.empty(len(uniques) + 1, dtype=object)
+    converted[:-1] = [convert(value) for value in uniques]
+    converted[-1] = missing
+    return pd.Series(converted[codes], index=raw.index, dtype=object)
+
+
+def _fold_one(value: object) -> str:
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
 def fold_cells(raw: pd.Series) -> pd.Series:
     """Text of each cell with width folded and spaces trimmed ('' for blanks)."""
-    text = raw.astype("object").where(raw.notna(), "")
-    return text.map(lambda value: unicodedata.normalize("NFKC", str(value)).strip())
+    return per_value(raw, _fold_one, missing="").astype(str)
 
 
 def blank_mask(raw: pd.Series) -> pd.Series:
@@ -136,7 +153,7 @@ def parse_dates(raw: pd.Series, order: str | None = None) -> Parsed:
 
     result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     blank = blank_mask(raw)
-    kinds = raw.map(type)
+    kinds = per_value(raw, type)
     stamp_mask = kinds.isin((datetime, pd.Timestamp, date)) & ~blank
     if stamp_mask.any():
         result.loc[stamp_mask] = pd.to_datetime(raw[stamp_mask]).astype("datetime64[us]")
@@ -178,6 +195,7 @@ def _parse_date_text(text: pd.Series, order: str | None) -> tuple[pd.Series, str
         named = parts[hit].rename(columns={day: "d", month: "m"})
         parsed.loc[hit[hit].index] = _assemble(named)
         todo.loc[hit[hit].index] = False
+    numeric_hit = hit
 
     for pattern in (_DAY_MON_YEAR, _MON_DAY_YEAR):
         parts = text[todo].str.extract(pattern)
@@ -190,7 +208,7 @@ def _parse_date_text(text: pd.Series, order: str | None) -> tuple[pd.Series, str
     serial = text[todo & text.str.match(_SERIAL_TEXT)]
     if not serial.empty:
         parsed.loc[serial.index] = _serial_to_timestamp(serial.astype(float))
-    order_fact = detected or (chosen if hit.any() else None)
+    order_fact = detected or (chosen if numeric_hit.any() else None)
     return parsed, note or (f"date_order:{order_fact}" if order_fact else None)
 
 
@@ -240,7 +258,10 @@ def parse_amounts(raw: pd.Series) -> Parsed:
     blank = raw.isna()
     text = fold_cells(raw)
     lookup = {cell: _read_amount(cell) for cell in text[~blank].unique()}
-    numbers = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    numbers = per_value(
+        raw, lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        missing=False,
+    ).astype(bool)
     values = pd.Series(np.nan, index=raw.index, dtype=float)
     currency = pd.Series(None, index=raw.index, dtype=object)
     bad = pd.Series(False, index=raw.index)
@@ -295,7 +316,9 @@ def parse_months(raw: pd.Series, years: pd.Series | None = None) -> Parsed:
     A bare month number needs the file's year column (`years`).
     """
     months = pd.Series(None, index=raw.index, dtype=object)
-    stamps = raw.map(lambda v: isinstance(v, (datetime, date, pd.Timestamp)))
+    stamps = per_value(
+        raw, lambda v: isinstance(v, datetime | date | pd.Timestamp), missing=False
+    ).astype(bool)
     if stamps.any():
         months.loc[stamps] = pd.to_datetime(raw[stamps]).dt.strftime("%Y-%m")
     text = fold_cells(raw)
