@@ -22,8 +22,6 @@ language_picker()
 pages = [
     st.Page("pages/progress.py", title=tr("Team progress"), icon="📈",
             url_path="progress", default=True),
-    st.Page("pages/pipeline.py", title=tr("Pipeline"), icon="🗂️", url_path="pipeline"),
-    st.Page("pages/rhythm.py", title=tr("Rep rhythm"), icon="🥁", url_path="rhythm"),
     st.Page("pages/import_data.py", title=tr("Data import"), icon="📥",
             url_path="import_data"),
 ]
