@@ -32,7 +32,15 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         column = safe[name]
         if column.dtype.kind in "OSU" or pd.api.types.is_string_dtype(column):
             safe[name] = column.astype(object).map(neutralize)
+        elif column.dtype.kind == "f" and _whole(column):
+            safe[name] = column.astype("Int64")
     return safe
+
+
+def _whole(column: pd.Series) -> bool:
+    """True when every present value is a whole number (-500.0 → -500)."""
+    present = column.dropna()
+    return bool(len(present)) and bool((present == present.round()).all())
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -104,6 +104,12 @@ FIELDS: dict[Kind, tuple[FieldSpec, ...]] = {
     ),
 }
 
+# Free text kept as typed (only spaces trimmed): no width folding, so notes
+# and names keep their own punctuation. Other text fields are folded.
+FREE_TEXT = frozenset(
+    {"deal_name", "customer", "lost_reason", "next_step", "note", "summary"}
+)
+
 # A file of a kind must map these fields; rows missing them are rejected.
 REQUIRED: dict[Kind, tuple[str, ...]] = {
     Kind.DEALS: ("stage",),

@@ -23,14 +23,17 @@ def fold(value: object) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
-def clean_text(value: object) -> str | None:
+def clean_text(value: object, fold_width: bool = True) -> str | None:
     """Trim an export cell to display text; blank cells become None.
 
-    Width is folded (NFKC) but case is kept, so names read as typed.
+    Runs of spaces become one space and the ends are trimmed; case is kept.
+    With `fold_width` (names, teams, categories) full-width letters and
+    digits become half-width (NFKC); free text such as notes keeps its
+    punctuation exactly as typed ("，" stays "，").
     """
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
-    text = unicodedata.normalize("NFKC", str(value))
+    text = unicodedata.normalize("NFKC", str(value)) if fold_width else str(value)
     text = _SPACES.sub(" ", text).strip()
     return text or None
 

@@ -36,7 +36,7 @@ from sales_core.ingest.values import (
     parse_probabilities,
     per_value,
 )
-from sales_core.schema import FIELDS, FieldType, Kind, field_names
+from sales_core.schema import FIELDS, FREE_TEXT, FieldType, Kind, field_names
 from sales_core.stages import StageModel, default_model
 from sales_core.text import clean_text, customer_key, fold
 
@@ -190,6 +190,12 @@ def _clean_cell(value: object) -> str | None:
     return clean_text(value)
 
 
+def _free_text_cell(value: object) -> str | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return clean_text(value, fold_width=False)
+
+
 @dataclass
 class _Coded:
     """A raw column as codes into its distinct values (-1 for empty cells).
@@ -316,6 +322,7 @@ def _parse_values(
                       spec.name, raw)
             if parsed.extra is not None:
                 frame[f"_{spec.name}_currency"] = column.expand(parsed.extra)
+            frame[f"_{spec.name}_raw"] = column.expand(distinct.map(_clean_cell))
         elif spec.type == FieldType.PROBABILITY:
             parsed = parse_probabilities(distinct)
             frame[spec.name] = column.expand(parsed.values).astype(float)
@@ -347,7 +354,8 @@ def _parse_values(
                 column.expand(distinct.map(_clean_cell)), errors="coerce"
             )
         else:
-            frame[spec.name] = column.expand(distinct.map(_clean_cell))
+            cleaner = _free_text_cell if spec.name in FREE_TEXT else _clean_cell
+            frame[spec.name] = column.expand(distinct.map(cleaner))
     return frame
 
 
@@ -364,8 +372,9 @@ def _finish_deals(frame: pd.DataFrame, rows: _Rows, model: StageModel) -> None:
     bad_amount = index.isin(_flagged(rows, "unparseable_amount"))
     missing = frame["amount"].isna() & ~bad_amount
     rows.flag(missing, "missing_amount", "amount", None, Severity.INFO)
+    shown = frame.pop("_amount_raw") if "_amount_raw" in frame else frame["amount"]
     negative = frame["amount"].lt(0)
-    rows.flag(negative, "negative_amount", "amount", frame["amount"])
+    rows.flag(negative, "negative_amount", "amount", shown)
 
     closed = frame["stage"].isin([model.won_key, model.lost_key])
     fill_close = closed & frame["closed_at"].isna() & frame["expected_close"].notna()
