@@ -1,7 +1,10 @@
 """Kongpan (控盘): the Streamlit entry point.
 
-Sets up the page, the language and the navigation; each page under pages/
-draws what sales_core computes. Start with `make run` (or
+Sets up the page, the language and the navigation; each page under
+app_pages/ draws what sales_core computes. The folder is deliberately not
+called pages/: Streamlit treats a pages/ folder as its older automatic
+navigation, and a deep link such as /funnel opened first on a fresh server
+would then run the page without this entry point (no language, no layout). Start with `make run` (or
 `streamlit run app.py`); the store defaults to data/kongpan.db with demo data.
 """
 
@@ -17,12 +20,17 @@ st.set_page_config(page_title="控盘 Kongpan", page_icon="📊", layout="wide")
 
 language_picker()
 
-# Each url_path is its file's stem: Streamlit first resolves a URL against the
-# pages/ folder itself, and any other path shows a "Page not found" dialog.
+# Emoji icons only: a :material/...: icon makes the browser fetch a web font.
 pages = [
-    st.Page("pages/progress.py", title=tr("Team progress"), icon="📈",
+    st.Page("app_pages/progress.py", title=tr("Team progress"), icon="📈",
             url_path="progress", default=True),
-    st.Page("pages/import_data.py", title=tr("Data import"), icon="📥",
+    st.Page("app_pages/pipeline.py", title=tr("Pipeline"), icon="🗂️",
+            url_path="pipeline"),
+    st.Page("app_pages/funnel.py", title=tr("Funnel leakage"), icon="🔻",
+            url_path="funnel"),
+    st.Page("app_pages/rhythm.py", title=tr("Rep rhythm"), icon="🥁",
+            url_path="rhythm"),
+    st.Page("app_pages/import_data.py", title=tr("Data import"), icon="📥",
             url_path="import_data"),
 ]
 st.sidebar.caption(f"{tr('Kongpan')} · Kongpan")

@@ -28,7 +28,11 @@ EXIT_INTERNAL = 3
 # Modules that add commands: each has `add_commands(commands, reports)` that
 # registers argparse subcommands whose handler is set with
 # `set_defaults(handler=function(store, args) -> exit code)`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "sales_core.cli_pipeline",
+    "sales_core.cli_funnel",
+    "sales_core.cli_rhythm",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

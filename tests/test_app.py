@@ -64,7 +64,7 @@ def test_first_start_loads_demo_and_shows_progress(store_url):
     assert _metric(app, "Target") == money(report.team.target, "en")
     assert _metric(app, "Gap") == money(report.team.gap, "en")
 
-    app.switch_page("pages/import_data.py").run()
+    app.switch_page("app_pages/import_data.py").run()
     assert not app.exception
     assert app.title[0].value == "Data import"
     assert len(app.dataframe) >= 1
@@ -132,7 +132,7 @@ def test_imported_cn_weekly_figures_on_progress_page(cn_weekly_store):
 def test_upload_preview_then_import_through_the_page(store_url):
     app = _app()
     app.run()
-    app.switch_page("pages/import_data.py").run()
+    app.switch_page("app_pages/import_data.py").run()
 
     payload = (CASES / "C13_weekly_2024W12.csv").read_bytes()
     app.get("file_uploader")[0].set_value(("C13_weekly_2024W12.csv", payload,
@@ -152,7 +152,7 @@ def test_upload_preview_then_import_through_the_page(store_url):
     assert deals["amount"].sum() == 200000
     assert (store.snapshots()["origin"] != "demo").all()
 
-    app.switch_page("pages/progress.py").run()
+    app.switch_page("app_pages/progress.py").run()
     assert not app.exception
     assert app.selectbox(key="progress_as_of").value == date(2024, 3, 22)
 
@@ -160,7 +160,7 @@ def test_upload_preview_then_import_through_the_page(store_url):
 def test_bad_upload_shows_a_message_not_a_traceback(store_url):
     app = _app()
     app.run()
-    app.switch_page("pages/import_data.py").run()
+    app.switch_page("app_pages/import_data.py").run()
 
     app.get("file_uploader")[0].set_value(("broken.xlsx", b"PK\x03\x04 not a zip",
                                            "application/octet-stream")).run()
