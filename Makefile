@@ -1,5 +1,6 @@
 # Kongpan: the two commands a person needs.
-#   make run    the app on http://127.0.0.1:8501 (creates .venv on first use)
+#   make run    the app on http://127.0.0.1:8501 (creates .venv on first use;
+#               another port: make run PORT=8600)
 #   make test   lint + the whole pytest suite, browser tests included
 # Needs only python3 (>= 3.11, with venv) on a Debian-like machine; `make test`
 # also installs Debian's chromium and a Chinese font through apt-get once.
@@ -11,8 +12,10 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: run test lint format bench clean-venv
 
+PORT ?= 8501
+
 run: $(VENV)/.stamp-run
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.stamp-dev
 	scripts/install-test-deps

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from app_ui.common import lang, show_error, store, tr
+from app_ui.common import lang, plain, show_error, store, tr
 from sales_core.errors import KongpanError
 from sales_core.i18n import issue_reason
 from sales_core.ingest.parse import ParsedFile, parse_file
@@ -101,13 +101,17 @@ def _show_report(parsed: ParsedFile) -> None:
             hide_index=True,
         )
     if report.unmapped_columns:
-        st.caption(f"{tr('Unmapped columns')}: " + ", ".join(report.unmapped_columns))
+        st.caption(f"{tr('Unmapped columns')}: "
+                   + ", ".join(plain(column) for column in report.unmapped_columns))
     if report.unknown_stages:
         st.warning(
             f"{tr('Unknown stage values')}: "
-            + ", ".join(f"{value} ×{count}" for value, count
+            + ", ".join(f"{plain(value)} ×{count}" for value, count
                         in report.unknown_stages.items())
         )
+    for note in report.notes:
+        code, _, detail = note.partition(":")
+        st.warning(tr(f"note_{code}", detail=plain(detail)))
 
 
 def _commit(parsed: ParsedFile) -> None:
@@ -122,6 +126,7 @@ def _commit(parsed: ParsedFile) -> None:
         bar.empty()
         show_error(error)
         return
+    bar.progress(1.0, text=tr("Import done."))
     if result.duplicate_of:
         st.info(tr("already_imported", file=parsed.file_name,
                    snapshot=result.duplicate_of))
@@ -133,7 +138,7 @@ def _commit(parsed: ParsedFile) -> None:
 def _one_file(upload, index: int) -> ParsedFile | None:
     payload = upload.getvalue()
     file_key = f"{index}-{upload.file_id}" if hasattr(upload, "file_id") else str(index)
-    st.markdown(f"#### 📄 {upload.name}")
+    st.markdown(f"#### 📄 {plain(upload.name)}")
     if len(payload) > MAX_FILE_BYTES:
         show_error(KongpanError("file_too_large", file=upload.name, limit=MAX_FILE_BYTES))
         return None
@@ -189,12 +194,15 @@ def _one_file(upload, index: int) -> ParsedFile | None:
 
 st.title(tr("Data import"))
 uploads = st.file_uploader(
-    tr("Upload CRM exports"), type=["xlsx", "xls", "xlsm", "csv", "txt"],
+    tr("Upload CRM exports"), type=["xlsx", "xls", "xlsm", "ods", "csv", "tsv", "txt"],
     accept_multiple_files=True, help=tr("upload_help"), key="uploads",
 )
 if not uploads:
     st.caption(tr("Choose files to see the mapping and the validation report "
                   "before importing."))
+history = store().snapshots()
+if not history.empty and (history["origin"] == "demo").all():
+    st.info(tr("demo_replace_hint"))
 for position, upload in enumerate(uploads or []):
     with st.container(border=True):
         _one_file(upload, position)
@@ -204,6 +212,9 @@ history = store().snapshots()
 if history.empty:
     st.caption(tr("No snapshots yet."))
 else:
+    history = history.assign(
+        kind=history["kind"].map(tr), origin=history["origin"].map(tr)
+    )
     st.dataframe(
         history.rename(columns={
             "snapshot_id": tr("Snapshot"), "kind": tr("Kind"), "file_name": tr("File"),

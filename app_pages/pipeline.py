@@ -6,12 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_ui.common import downloads, lang, show_error, stage_name, store, tr
+from app_ui.common import downloads, lang, plain, show_error, stage_name, store, tr
 from app_ui.pipeline import (
     board,
     deal_history,
     flow,
-    plain,
     slip_ledger,
     snapshot_deals,
     transitions,

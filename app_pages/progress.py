@@ -39,33 +39,37 @@ st.caption(tr("data_note", as_of=as_of.isoformat()))
 if not team.schedule_published:
     st.warning(tr("calendar_note", year=month[:4]))
 
-columns = st.columns(5)
-columns[0].metric(tr("Won this month"), money(team.won_amount, language),
-                  delta=percent(team.completion) if team.target else None,
-                  delta_color="off")
-columns[1].metric(tr("Target"), money(team.target, language))
-columns[2].metric(
-    tr("Working-day pace"),
-    percent(team.pace),
-    delta=f"{team.working_days_elapsed}/{team.working_days_total} "
-    f"{tr('working days')}",
-    delta_color="off",
-)
-columns[3].metric(tr("Expected by now"), money(team.expected_by_now, language))
-columns[4].metric(
+first_row = st.columns(3)
+first_row[0].metric(tr("Won this month"), money(team.won_amount, language),
+                    delta=percent(team.completion) if team.target else None,
+                    delta_color="off", delta_arrow="off")
+first_row[1].metric(tr("Target"), money(team.target, language))
+first_row[2].metric(
     tr("Gap"),
     money(team.gap, language),
     delta=None if team.gap is None else (
         tr("ahead of pace") if team.gap >= 0 else tr("behind pace")
     ),
-    delta_color="normal" if team.gap is None or team.gap >= 0 else "inverse",
+    delta_color="green" if team.gap is not None and team.gap >= 0 else "red",
+    delta_arrow="up" if team.gap is not None and team.gap >= 0 else "down",
 )
+second_row = st.columns(3)
+second_row[0].metric(
+    tr("Working-day pace"),
+    percent(team.pace),
+    delta=f"{team.working_days_elapsed}/{team.working_days_total} "
+    f"{tr('working days')}",
+    delta_color="off",
+    delta_arrow="off",
+)
+second_row[1].metric(tr("Expected by now"), money(team.expected_by_now, language))
+if team.target is None:
+    st.info(tr("no_target_hint"))
 
 forecast = team.forecast
 st.subheader(tr("Is the month safe?"))
-left, right = st.columns([1, 2])
-left.metric(tr("Forecast (P50)"), money(forecast.p50, language))
-left.caption(
+second_row[2].metric(tr("Forecast (P50)"), money(forecast.p50, language))
+second_row[2].caption(
     f"{tr('Forecast range P10–P90')}: {money(forecast.p10, language)} – "
     f"{money(forecast.p90, language)}"
 )
@@ -84,9 +88,10 @@ outcome.add_bar(
 if team.target:
     outcome.add_vline(x=team.target, line_dash="dash", line_color="#C62828",
                       annotation_text=tr("Target"))
-outcome.update_layout(barmode="stack", height=200, margin={"t": 20, "b": 20},
-                      legend={"orientation": "h"})
-right.plotly_chart(outcome, key="forecast_chart")
+outcome.update_layout(barmode="stack", height=220, margin={"t": 10, "b": 10},
+                      legend={"orientation": "h", "y": -0.35},
+                      xaxis={"tickformat": ",.0f"})
+st.plotly_chart(outcome, key="forecast_chart")
 
 st.subheader(tr("Reps, most behind first"))
 rep_table = pd.DataFrame(
@@ -103,6 +108,10 @@ rep_table = pd.DataFrame(
         for rep in report.reps
     ]
 )
+for column in (tr("Won"), tr("Target"), tr("Completion"), tr("Expected by now"),
+               tr("Gap")):
+    if column in rep_table:
+        rep_table[column] = pd.to_numeric(rep_table[column], errors="coerce")
 if not rep_table.empty:
     chart = go.Figure()
     chart.add_bar(x=rep_table[tr("Rep")], y=rep_table[tr("Won")], name=tr("Won"),
@@ -113,8 +122,9 @@ if not rep_table.empty:
         marker={"symbol": "line-ew-open", "size": 28, "color": "#C62828",
                 "line": {"width": 3}},
     )
-    chart.update_layout(height=320, margin={"t": 20, "b": 20},
-                        title=tr("Won vs expected by now"))
+    chart.update_layout(height=340, margin={"t": 50, "b": 20},
+                        title=tr("Won vs expected by now"),
+                        yaxis={"tickformat": ",.0f"})
     st.plotly_chart(chart, key="rep_chart")
     st.dataframe(
         rep_table,
@@ -122,10 +132,10 @@ if not rep_table.empty:
         key="rep_table",
         column_config={
             tr("Completion"): st.column_config.NumberColumn(format="percent"),
-            tr("Won"): st.column_config.NumberColumn(format="localized"),
-            tr("Target"): st.column_config.NumberColumn(format="localized"),
-            tr("Expected by now"): st.column_config.NumberColumn(format="localized"),
-            tr("Gap"): st.column_config.NumberColumn(format="localized"),
+            tr("Won"): st.column_config.NumberColumn(format="%,.0f"),
+            tr("Target"): st.column_config.NumberColumn(format="%,.0f"),
+            tr("Expected by now"): st.column_config.NumberColumn(format="%,.0f"),
+            tr("Gap"): st.column_config.NumberColumn(format="%,.0f"),
         },
     )
     downloads(rep_table, f"kongpan_progress_{month}", "reps")
@@ -145,7 +155,10 @@ else:
             tr("Expected close"): pd.to_datetime(key_deals["expected_close"]).dt.date,
         }
     )
-    st.dataframe(deal_table, hide_index=True, key="key_deals")
+    st.dataframe(
+        deal_table, hide_index=True, key="key_deals",
+        column_config={tr("Amount"): st.column_config.NumberColumn(format="%,.0f")},
+    )
     downloads(deal_table, f"kongpan_key_deals_{month}", "key_deals")
 
 with st.expander(tr("Edit targets")):

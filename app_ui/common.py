@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from datetime import date
 
 import pandas as pd
@@ -17,6 +19,21 @@ from sales_core.stages import default_model
 from sales_core.store import Store, database_url
 
 log = logging.getLogger("kongpan.app")
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+
+
+def plain(text: object) -> str:
+    """Export text made safe for st.markdown/st.caption: shown as typed.
+
+    HTML is escaped (html.escape) and Markdown punctuation is backslash-
+    escaped, so a customer called `<b>x</b>` or `**x**` shows exactly that.
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return "—"
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    return html.escape(escaped, quote=False)
 
 
 @st.cache_resource(show_spinner=False)

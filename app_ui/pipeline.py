@@ -8,8 +8,6 @@ reload whole tables.
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import astuple
 from datetime import date
 
@@ -21,20 +19,6 @@ from sales_core import pipeline_report
 from sales_core.metrics.board import Board, BoardFilters
 from sales_core.metrics.flow import Flow
 from sales_core.store import database_url
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
-
-
-def plain(text: object) -> str:
-    """Export text made safe for st.markdown/st.caption: shown as typed.
-
-    HTML is escaped (html.escape) and Markdown punctuation is backslash-
-    escaped, so a customer called `<b>x</b>` or `**x**` shows exactly that.
-    """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
-        return "—"
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-    return html.escape(escaped, quote=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)

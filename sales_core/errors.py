@@ -28,6 +28,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{file} 不是可读取的 Excel 文件（可能已损坏或加密）。",
         "{file} is not a readable Excel file (damaged or password-protected?).",
     ),
+    "too_many_columns": (
+        "文件 {file} 的列数超过上限 {limit}（或表格范围异常巨大），已拒绝。",
+        "File {file} has more than {limit} columns (or an absurdly large sheet "
+        "range) and was refused.",
+    ),
+    "broken_csv": (
+        "{file}：第 {line} 行起有未闭合的引号，后面的内容无法可靠拆分成行，请检查该行。",
+        "{file}: a quote opened around line {line} is never closed, so the rest "
+        "cannot be split into rows reliably; check that line.",
+    ),
+    "no_rows": (
+        "{file}：表头下面没有可导入的行（工作表「{sheet}」），未导入，以免覆盖本周数据。",
+        "{file}: no importable rows under the header (sheet '{sheet}'); nothing "
+        "was imported, so this week's picture is not emptied.",
+    ),
     "archive_bomb": (
         "{file} 解压后体积异常巨大，已拒绝。",
         "{file} would unpack to an unreasonable size and was refused.",

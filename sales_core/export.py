@@ -13,7 +13,7 @@ import io
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,6 +43,11 @@ def _whole(column: pd.Series) -> bool:
     return bool(len(present)) and bool((present == present.round()).all())
 
 
+def _printable(text: str) -> str:
+    """Text without the control characters an .xlsx cannot hold."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with BOM, so Excel on a Chinese Windows opens it without mojibake."""
     return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
@@ -53,7 +58,7 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Kongpan") -> bytes:
     book = Workbook(write_only=False)
     page = book.active
     page.title = sheet[:31]
-    page.append([str(name) for name in frame.columns])
+    page.append([_printable(neutralize(str(name))) for name in frame.columns])
     for record in frame.itertuples(index=False):
         cells = []
         for value in record:
@@ -63,6 +68,8 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "Kongpan") -> bytes:
                 cells.append(value.to_pydatetime())
             elif hasattr(value, "item"):
                 cells.append(value.item())
+            elif isinstance(value, str):
+                cells.append(_printable(value))
             else:
                 cells.append(value)
         page.append(cells)

@@ -117,6 +117,18 @@ ZH: dict[str, str] = {
     "Choose files to see the mapping and the validation report before importing.": (
         "选择文件后，先核对列映射和校验报告，再导入。"
     ),
+    "note_as_of_from_newest_date": "文件里没有导出日期：暂用文件中最新的日期 {detail}，请核对右上角的日期。",
+    "note_ambiguous_date_order": "列「{detail}」的日期可以读成 日/月 也可以读成 月/日，已按 月/日 读取，请核对。",
+    "note_amount_unit": "列「{detail}」的表头带单位，金额已按该单位换算。",
+    "note_mixed_currency": "文件里有多种币种（{detail}），金额未换算，合计时请注意。",
+    "note_file_name_has_several_dates": "文件名里有多个日期，已取最后一个，请核对日期。",
+    "note_as_of_sources_disagree": "文件名和标题行的导出时间不一致（{detail}），已按文件名，请核对。",
+    "note_won_without_close_date": "{detail} 个已成交商机没有成交日期，不计入任何月份的成交额。",
+    "no_target_hint": "还没有本月目标：在「数据导入」上传业绩目标表，或在本页下方「编辑目标」里填写。",
+    "demo_replace_hint": "现在是演示数据；导入第一份真实的商机导出后，演示数据会被整体替换。",
+    "Import done.": "导入完成。",
+    "upload": "上传",
+    "demo": "演示",
     "P10": "P10（保守）",
     "P50": "P50（中位）",
     "P90": "P90（乐观）",
@@ -182,6 +194,24 @@ _EN = {
     "reason_summary_row": "total/summary row",
     "reason_footer_or_note": "footer note",
     "working days": "working days",
+    "note_as_of_from_newest_date": "No export date in the file: its newest date "
+    "{detail} is used; check the date above.",
+    "note_ambiguous_date_order": "Dates in column '{detail}' read either day/month or "
+    "month/day; they were read month/day. Please check.",
+    "note_amount_unit": "The header of '{detail}' names a unit; amounts were scaled "
+    "by it.",
+    "note_mixed_currency": "The file mixes currencies ({detail}); amounts are not "
+    "converted, so totals mix them.",
+    "note_file_name_has_several_dates": "The file name holds several dates; the last "
+    "one is used. Please check the date.",
+    "note_as_of_sources_disagree": "The file name and the title row's export time "
+    "disagree ({detail}); the file name's date is used. Please check.",
+    "note_won_without_close_date": "{detail} won deals have no close date and count "
+    "in no month's won amount.",
+    "no_target_hint": "No target for this month yet: upload a targets sheet on Data "
+    "import, or fill them in under 'Edit targets' below.",
+    "demo_replace_hint": "This is demo data; the first real deal export you import "
+    "replaces all of it.",
     "P10": "P10 (cautious)",
     "P50": "P50 (median)",
     "P90": "P90 (optimistic)",

@@ -7,6 +7,7 @@ Stages are stored by key ("lead", "won", ...); names are for display only.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -88,8 +89,16 @@ class StageModel:
         return self.get(key).name(lang)
 
     def match(self, raw: object) -> str | None:
-        """Return the stage key for a CRM's stage text, or None when unknown."""
-        return self.alias_map.get(fold(raw))
+        """Return the stage key for a CRM's stage text, or None when unknown.
+
+        Tried as folded text first, then without spaces, underscores and
+        punctuation, so 'Closed_Won', '已 成交' and '已成交。' match too.
+        """
+        key = fold(raw)
+        found = self.alias_map.get(key)
+        if found is None and key:
+            found = _compact_aliases(self).get(_compact(key))
+        return found
 
     def suggest(self, raw: object) -> str | None:
         """The closest known stage key for an unknown value, as a hint only."""
@@ -98,6 +107,33 @@ class StageModel:
             return None
         close = difflib.get_close_matches(text, list(self.alias_map), n=1, cutoff=0.6)
         return self.alias_map[close[0]] if close else None
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _compact(text: str) -> str:
+    return _NOT_WORD.sub("", text)
+
+
+_COMPACT_TABLES: dict[int, dict[str, str]] = {}
+
+
+def _compact_aliases(model: StageModel) -> dict[str, str]:
+    """Aliases with spaces and punctuation removed; clashes are left out."""
+    cached = _COMPACT_TABLES.get(id(model))
+    if cached is not None:
+        return cached
+    table: dict[str, str] = {}
+    clashes = set()
+    for alias, key in model.alias_map.items():
+        compact = _compact(alias)
+        if compact in table and table[compact] != key:
+            clashes.add(compact)
+        table[compact] = key
+    compact = {alias: key for alias, key in table.items() if alias not in clashes}
+    _COMPACT_TABLES[id(model)] = compact
+    return compact
 
 
 def _read_stage(entry: dict, order: int, path: Path) -> Stage:

@@ -8,6 +8,7 @@ import unicodedata
 import pandas as pd
 
 _SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _COMPANY_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "公司")
 
 
@@ -26,7 +27,8 @@ def fold(value: object) -> str:
 def clean_text(value: object, fold_width: bool = True) -> str | None:
     """Trim an export cell to display text; blank cells become None.
 
-    Runs of spaces become one space and the ends are trimmed; case is kept.
+    Runs of spaces become one space, the ends are trimmed and control
+    characters (which Excel cannot store) are dropped; case is kept.
     With `fold_width` (names, teams, categories) full-width letters and
     digits become half-width (NFKC); free text such as notes keeps its
     punctuation exactly as typed ("，" stays "，").
@@ -34,7 +36,7 @@ def clean_text(value: object, fold_width: bool = True) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     text = unicodedata.normalize("NFKC", str(value)) if fold_width else str(value)
-    text = _SPACES.sub(" ", text).strip()
+    text = _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
     return text or None
 
 

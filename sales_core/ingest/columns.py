@@ -97,14 +97,22 @@ def detect_kind(headers: list[str | None]) -> Kind | None:
     """The kind whose signature columns the headers carry, or None.
 
     Deals need a stage column; follow-ups a time plus content, method or
-    'effective'; targets a target column; reps a name plus supervisor,
+    'effective' (a follow-up log that also shows the deal's stage stays a
+    follow-up log unless it has amounts, dates or names of deals); targets a target column; reps a name plus supervisor,
     status or leaving date.
     """
     mapped = {kind: set(map_columns(headers, kind).fields) for kind in Kind}
-    if "stage" in mapped[Kind.DEALS]:
-        return Kind.DEALS
     activities = mapped[Kind.ACTIVITIES]
-    if "activity_at" in activities and activities & set(SIGNATURE[Kind.ACTIVITIES][1:]):
+    follow_up = "activity_at" in activities and bool(
+        activities & set(SIGNATURE[Kind.ACTIVITIES][1:])
+    )
+    deal_only = mapped[Kind.DEALS] & {
+        "amount", "deal_name", "expected_close", "closed_at", "win_probability",
+        "created_at",
+    }
+    if "stage" in mapped[Kind.DEALS] and not (follow_up and not deal_only):
+        return Kind.DEALS
+    if follow_up:
         return Kind.ACTIVITIES
     if "target" in mapped[Kind.TARGETS] and "month" in mapped[Kind.TARGETS]:
         return Kind.TARGETS

@@ -29,6 +29,8 @@ from sales_core.ingest.columns import (
 from sales_core.ingest.read import RawSheet, read_sheets
 from sales_core.ingest.report import ImportReport, Issue, Severity, SkippedRow
 from sales_core.ingest.values import (
+    detect_date_order,
+    fold_cells,
     parse_amounts,
     parse_bools,
     parse_dates,
@@ -42,7 +44,16 @@ from sales_core.text import clean_text, customer_key, fold
 
 log = logging.getLogger(__name__)
 
-_SUMMARY_WORDS = ("合计", "总计", "小计", "汇总", "total", "grand total", "subtotal", "sum")
+_SUMMARY_WORDS = frozenset({
+    "合计", "总计", "小计", "汇总", "本页合计", "本月合计", "总合计", "累计合计",
+    "total", "totals", "grandtotal", "subtotal", "sum",
+})
+_BRACKETED = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
+_HEADER_UNIT = re.compile(r"[(\[（【]([^)\]）】]*)[)\]）】]\s*$")
+_UNIT_SCALES = (("亿", 1e8), ("百万", 1e6), ("万", 1e4), ("千", 1e3), ("k", 1e3))
+_UNIT_CURRENCIES = (("usd", "USD"), ("$", "USD"), ("美元", "USD"), ("eur", "EUR"),
+                    ("€", "EUR"), ("rmb", "CNY"), ("cny", "CNY"), ("¥", "CNY"),
+                    ("元", "CNY"))
 _NOTE_LABEL = re.compile(r"^[^\d:：]{1,10}[:：]")
 _NOTE_START = ("注", "备注", "说明", "数据来源", "note", "source:", "prepared by")
 _NAME_DATE = re.compile(r"(?<!\d)(20\d{2})[-_.年]?(\d{2})[-_.月]?(\d{2})(?!\d)")
@@ -116,7 +127,8 @@ def _pick_sheet(
         headers = _header_texts(sheet.grid.iloc[position].tolist())
         found = detect_kind(headers)
         fits = kind is None or found in (None, kind)
-        rank = (fits, found is not None, score)
+        has_rows = bool(sheet.grid.iloc[position + 1:].notna().any().any())
+        rank = (fits, has_rows, found is not None, score)
         if best is None or rank > best[0]:
             best = (rank, sheet, position, headers, found)
     if best is None:
@@ -134,22 +146,28 @@ def _column_label(index: int) -> str:
     return label
 
 
-def _as_of_from_name(file_name: str) -> date | None:
-    """A date in the file name: 商机导出_2026-11-27.xlsx, or 2024W12 (its Friday)."""
+def _as_of_from_name(file_name: str) -> tuple[date | None, bool]:
+    """A date in the file name, and whether the name holds several dates.
+
+    商机导出_2026-11-27.xlsx gives 2026-11-27; 2024W12 gives that ISO week's
+    Friday; a range such as 2026-11-01至2026-11-27 gives its last date.
+    """
     stem = PurePath(file_name).stem
-    match = _NAME_DATE.search(stem)
-    if match:
+    days = []
+    for match in _NAME_DATE.finditer(stem):
         try:
-            return date(*(int(part) for part in match.groups()))
+            days.append(date(*(int(part) for part in match.groups())))
         except ValueError:
-            pass
+            continue
+    if days:
+        return days[-1], len(set(days)) > 1
     week = _NAME_WEEK.search(stem)
     if week:
         try:
-            return date.fromisocalendar(int(week.group(1)), int(week.group(2)), 5)
+            return date.fromisocalendar(int(week.group(1)), int(week.group(2)), 5), False
         except ValueError:
-            return None
-    return None
+            return None, False
+    return None, False
 
 
 def _as_of_from_title(title_cells: list[object]) -> date | None:
@@ -167,21 +185,52 @@ def _as_of_from_title(title_cells: list[object]) -> date | None:
     return None
 
 
-def _row_role(cells: list[str | None]) -> str | None:
-    """'summary_row' or 'footer_or_note' for rows that are not records."""
+def _is_summary_word(text: object) -> bool:
+    """'合计', '合 计', '合计(元)', 'Total:', 'Grand Total' — a totals label."""
+    if not isinstance(text, str):
+        return False
+    key = _BRACKETED.sub("", fold(text)).replace(" ", "").rstrip(":：")
+    return key in _SUMMARY_WORDS
+
+
+def _note_role(cells: list[str | None]) -> str | None:
+    """'footer_or_note' for rows such as '制表人：周敏  审核：吴刚'."""
     filled = [cell for cell in cells if isinstance(cell, str) and cell]
     if not filled:
         return None
-    first = fold(filled[0])
-    if any(first == word or first.startswith(word + " ") for word in _SUMMARY_WORDS):
-        return "summary_row"
-    if first.rstrip(":：") in _SUMMARY_WORDS:
-        return "summary_row"
     if all(_NOTE_LABEL.match(cell) for cell in filled):
         return "footer_or_note"
-    if len(filled) == 1 and first.startswith(_NOTE_START):
+    if len(filled) == 1 and fold(filled[0]).startswith(_NOTE_START):
         return "footer_or_note"
     return None
+
+
+def _header_unit(header: str | None) -> tuple[float, str | None, str | None]:
+    """(scale, currency, unit text) named in a header such as '预计金额（万元）'."""
+    match = _HEADER_UNIT.search(header or "")
+    if not match:
+        return 1.0, None, None
+    unit = fold(match.group(1))
+    scale = next((factor for mark, factor in _UNIT_SCALES if mark in unit), 1.0)
+    currency = next((code for mark, code in _UNIT_CURRENCIES if mark in unit), None)
+    return scale, currency, match.group(1)
+
+
+def _file_date_order(coded: dict[int, _Coded], fields: dict[str, int],
+                     kind: Kind) -> str | None:
+    """One d/m order for the whole file when its date columns agree.
+
+    A column that proves day-first (a 25 in the first place) decides the
+    columns that cannot prove anything, such as 03/11/2026 alone.
+    """
+    proven = set()
+    for spec in FIELDS[kind]:
+        if spec.type == FieldType.DATE and spec.name in fields:
+            text = fold_cells(coded[fields[spec.name]].uniques).str.casefold()
+            order = detect_date_order(text)
+            if order:
+                proven.add(order)
+    return proven.pop() if len(proven) == 1 else None
 
 
 def _clean_cell(value: object) -> str | None:
@@ -298,6 +347,7 @@ def _parse_values(
     """Turn mapped raw columns into typed canonical columns, flagging bad cells."""
     frame = pd.DataFrame(index=body.index)
     report = rows.report
+    date_order = date_order or _file_date_order(coded, fields, kind)
     for spec in FIELDS[kind]:
         if spec.name not in fields:
             frame[spec.name] = _empty_column(spec.type, body.index)
@@ -317,7 +367,12 @@ def _parse_values(
             rows.flag(bad, "unparseable_date", spec.name, raw)
         elif spec.type == FieldType.AMOUNT:
             parsed = parse_amounts(distinct)
-            frame[spec.name] = column.expand(parsed.values).astype(float)
+            scale, unit_currency, unit = _header_unit(rows.headers.get(spec.name))
+            frame[spec.name] = column.expand(parsed.values).astype(float) * scale
+            if unit and (scale != 1.0 or unit_currency):
+                report.notes.append(f"amount_unit:{rows.headers.get(spec.name)}")
+            if unit_currency and parsed.extra is not None:
+                parsed.extra = parsed.extra.where(parsed.extra.notna(), unit_currency)
             rows.flag(column.expand_mask(parsed.bad), "unparseable_amount",
                       spec.name, raw)
             if parsed.extra is not None:
@@ -368,6 +423,9 @@ def _finish_deals(frame: pd.DataFrame, rows: _Rows, model: StageModel) -> None:
     currency = frame.pop("_amount_currency") if "_amount_currency" in frame else None
     if currency is not None:
         frame["currency"] = frame["currency"].where(frame["currency"].notna(), currency)
+    currencies = sorted({str(code).upper() for code in frame["currency"].dropna()})
+    if len(currencies) > 1:
+        rows.report.notes.append("mixed_currency:" + ",".join(currencies))
 
     bad_amount = index.isin(_flagged(rows, "unparseable_amount"))
     missing = frame["amount"].isna() & ~bad_amount
@@ -443,6 +501,12 @@ def _finish_reps(frame: pd.DataFrame, rows: _Rows) -> None:
 
 
 def _newest_date(frame: pd.DataFrame, kind: Kind) -> date | None:
+    """The newest past date in the file's own date columns.
+
+    Dates after the day of the import are typos (2062 for 2026) or plans,
+    never the day an export describes, so they are left out.
+    """
+    latest = pd.Timestamp(date.today()) + pd.Timedelta(days=1)
     columns = [
         spec.name for spec in FIELDS[kind]
         if spec.type == FieldType.DATE and spec.name not in ("expected_close",
@@ -450,7 +514,7 @@ def _newest_date(frame: pd.DataFrame, kind: Kind) -> date | None:
     ]
     newest = None
     for name in columns:
-        value = frame[name].max() if name in frame else None
+        value = frame[name][frame[name] < latest].max() if name in frame else None
         if value is not None and pd.notna(value) and (newest is None or value > newest):
             newest = value
     return newest.date() if newest is not None else None
@@ -493,7 +557,8 @@ def parse_file(
     texts = {i: column.uniques.map(_clean_cell) for i, column in coded.items()}
     present = {i for i, text in texts.items() if text.notna().any()}
     columns = [i for i in range(grid.shape[1]) if headers[i] or i in present]
-    labels = {i: headers[i] or f"({_column_label(i)})" for i in columns}
+    places = sheet.positions or list(range(grid.shape[1]))
+    labels = {i: headers[i] or f"({_column_label(places[i])})" for i in columns}
 
     if mapping:
         by_header = {label: i for i, label in labels.items()}
@@ -527,15 +592,24 @@ def parse_file(
     cell_text = cell_text[filled]
 
     user_rows = pd.Series(body.index + 1, index=body.index)
+    summary = pd.Series(False, index=body.index)
+    for i in columns:
+        summary |= per_value(cell_text[i], _is_summary_word, missing=False).astype(bool)
+    if kind == Kind.DEALS and "deal_id" in fields:
+        deal_ids = cell_text[fields["deal_id"]]
+        id_is_label = per_value(deal_ids, _is_summary_word, missing=False).astype(bool)
+        summary &= deal_ids.isna() | id_is_label
     roles = pd.Series(None, index=body.index, dtype=object)
-    sparse = cell_text.notna().sum(axis=1) <= max(3, len(columns) // 2)
+    roles[summary] = "summary_row"
+
     leftmost = pd.Series(None, index=body.index, dtype=object)
     for i in columns:
         leftmost = leftmost.where(leftmost.notna(), cell_text[i])
     first = per_value(leftmost, fold, missing="")
-    summary_like = first.str.startswith(_SUMMARY_WORDS)
-    for index in body.index[sparse | summary_like]:
-        roles.loc[index] = _row_role(cell_text.loc[index].tolist())
+    note_like = first.str.match(_NOTE_LABEL) | first.str.startswith(_NOTE_START)
+    sparse = cell_text.notna().sum(axis=1) <= max(3, len(columns) // 2)
+    for index in body.index[sparse & note_like & ~summary]:
+        roles.loc[index] = _note_role(cell_text.loc[index].tolist())
     if kind == Kind.DEALS and "stage" in fields:
         has_stage = cell_text[fields["stage"]].notna()
         roles = roles.where(~has_stage | (roles == "summary_row"), None)
@@ -568,19 +642,27 @@ def parse_file(
     frame = frame[~rejected].reset_index(drop=True)
     report.rows_rejected = int(rejected.sum())
     report.rows_imported = len(frame)
+    if kind in (Kind.DEALS, Kind.ACTIVITIES) and frame.empty:
+        raise ImportRefused("no_rows", file=file_name, sheet=sheet.sheet or "-")
 
     title_cells = grid.iloc[:header_at].stack().tolist() if header_at else []
+    named, several = _as_of_from_name(file_name)
+    stamped = _as_of_from_title(title_cells)
+    if several:
+        report.notes.append("file_name_has_several_dates")
+    if named and stamped and named != stamped:
+        report.notes.append(f"as_of_sources_disagree:{named}:{stamped}")
     if as_of is not None:
         report.as_of, report.as_of_source = as_of, "given"
-    elif (named := _as_of_from_name(file_name)) is not None:
+    elif named is not None:
         report.as_of, report.as_of_source = named, "file_name"
-    elif (stamped := _as_of_from_title(title_cells)) is not None:
+    elif stamped is not None:
         report.as_of, report.as_of_source = stamped, "title_row"
     else:
         report.as_of = _newest_date(frame, kind)
         report.as_of_source = "newest_date"
         if report.as_of is not None:
-            report.notes.append("as_of_from_newest_date")
+            report.notes.append(f"as_of_from_newest_date:{report.as_of}")
 
     sha256 = hashlib.sha256(payload).hexdigest()
     log.info(

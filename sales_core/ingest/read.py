@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -23,6 +24,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
 MAX_UNZIPPED_BYTES = 600 * 1024 * 1024
 MAX_ZIP_RATIO = 150
+MAX_COLUMNS = 500
+MAX_CELLS = 40_000_000
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -35,6 +39,9 @@ class RawSheet:
     grid: pd.DataFrame  # object cells; row i is the user's row i + 1
     sheet: str | None
     encoding: str | None
+    # For each grid column, its place in the sheet (0 = column A): columns
+    # with no value at all are dropped on reading, letters stay the user's.
+    positions: list[int] | None = None
 
 
 def _looks_chinese(text: str) -> bool:
@@ -58,29 +65,36 @@ def _looks_chinese(text: str) -> bool:
     return common >= rare
 
 
-def decode_text(payload: bytes, file_name: str) -> tuple[str, str]:
-    """Decode CSV bytes: UTF-8 (BOM or not), else GB18030, else Windows-1251.
+def _looks_cyrillic(text: str) -> bool:
+    letters = [char for char in text[:20000] if char.isalpha()]
+    cyrillic = sum("\u0400" <= char <= "\u04ff" for char in letters)
+    return bool(letters) and cyrillic >= len(letters) // 3
 
-    Returns (text, encoding). Never decodes with replacement characters.
+
+def decode_text(payload: bytes, file_name: str) -> tuple[str, str]:
+    """Decode CSV bytes: UTF-8 (BOM or not), UTF-16 with BOM, GB18030, Cyrillic.
+
+    Returns (text, encoding). Never decodes with replacement characters: a
+    file that fits none of them is refused, naming the file.
     """
+    candidates: list[tuple[bytes, str]] = []
     if payload.startswith(b"\xef\xbb\xbf"):
-        return payload[3:].decode("utf-8"), "utf-8-sig"
-    if payload.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return payload.decode("utf-16"), "utf-16"
-    try:
-        return payload.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = payload.decode("gb18030")
-        if _looks_chinese(text):
-            return text, "gb18030"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return payload.decode("cp1251"), "cp1251"
-    except UnicodeDecodeError:
-        raise ImportRefused("unknown_encoding", file=file_name) from None
+        candidates.append((payload[3:], "utf-8-sig"))
+    elif payload.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates.append((payload, "utf-16"))
+    body = payload[3:] if payload.startswith(b"\xef\xbb\xbf") else payload
+    candidates += [(body, "utf-8"), (body, "gb18030"), (body, "cp1251")]
+    for data, encoding in candidates:
+        try:
+            text = data.decode(encoding.replace("-sig", ""))
+        except UnicodeDecodeError:
+            continue
+        if encoding == "gb18030" and not _looks_chinese(text):
+            continue
+        if encoding == "cp1251" and not _looks_cyrillic(text):
+            continue
+        return text, encoding
+    raise ImportRefused("unknown_encoding", file=file_name)
 
 
 def _read_csv(payload: bytes, file_name: str) -> RawSheet:
@@ -94,33 +108,82 @@ def _read_csv(payload: bytes, file_name: str) -> RawSheet:
 
     rows: list[list[str]] = []
     line_numbers: list[int] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                        strict=True)
     line = 1
-    for record in reader:
-        rows.append(record)
-        line_numbers.append(line)
-        line = reader.line_num + 1
-        if len(rows) > MAX_ROWS:
-            raise ImportRefused("too_many_rows", file=file_name, limit=MAX_ROWS)
+    try:
+        for record in reader:
+            rows.append(record)
+            line_numbers.append(line)
+            line = reader.line_num + 1
+            if len(rows) > MAX_ROWS:
+                raise ImportRefused("too_many_rows", file=file_name, limit=MAX_ROWS)
+    except csv.Error as error:
+        log.info("broken CSV %s at line %d: %s", file_name, line, error)
+        raise ImportRefused("broken_csv", file=file_name, line=line) from None
 
     width = max((len(row) for row in rows), default=0)
+    used = [False] * width
+    for row in rows:
+        for position, cell in enumerate(row):
+            if not used[position] and cell.strip():
+                used[position] = True
+    positions = [position for position in range(width) if used[position]]
+    if len(positions) > MAX_COLUMNS:
+        raise ImportRefused("too_many_columns", file=file_name, limit=MAX_COLUMNS)
     grid = pd.DataFrame(
-        [row + [""] * (width - len(row)) for row in rows], dtype=object
+        [[row[p] if p < len(row) else "" for p in positions] for row in rows],
+        dtype=object,
     )
     grid = grid.replace("", None)
     grid.index = pd.Index([n - 1 for n in line_numbers])
-    return RawSheet(grid=grid, sheet=None, encoding=encoding)
+    return RawSheet(grid=grid, sheet=None, encoding=encoding, positions=positions)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - 64)
+    return number
 
 
 def _check_zip(payload: bytes, file_name: str) -> None:
-    """Refuse .xlsx archives that would inflate to far more than they weigh."""
+    """Refuse .xlsx archives that would inflate or allocate far too much.
+
+    Besides the archive's own sizes, every worksheet is streamed once to find
+    its last row and column: one cell at XFD1048576 in a tiny file would
+    otherwise make the reader allocate the whole grid.
+    """
     try:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-            total = sum(entry.file_size for entry in archive.infolist())
+            entries = archive.infolist()
+            total = sum(entry.file_size for entry in entries)
+            if total > MAX_UNZIPPED_BYTES or total > MAX_ZIP_RATIO * max(len(payload), 1):
+                raise ImportRefused("archive_bomb", file=file_name)
+            for entry in entries:
+                if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(
+                    ".xml"
+                ):
+                    _check_sheet_size(archive, entry, file_name)
     except zipfile.BadZipFile:
         raise ImportRefused("corrupt_excel", file=file_name) from None
-    if total > MAX_UNZIPPED_BYTES or total > MAX_ZIP_RATIO * max(len(payload), 1):
-        raise ImportRefused("archive_bomb", file=file_name)
+
+
+def _check_sheet_size(archive: zipfile.ZipFile, entry: zipfile.ZipInfo,
+                      file_name: str) -> None:
+    last_row = last_column = 0
+    tail = b""
+    with archive.open(entry) as stream:
+        while chunk := stream.read(1 << 20):
+            block = tail + chunk
+            for match in _CELL_REF.finditer(block):
+                last_column = max(last_column, _column_number(match.group(1)))
+                last_row = max(last_row, int(match.group(2)))
+            tail = block[-32:]
+    if last_row > MAX_ROWS + 1:
+        raise ImportRefused("too_many_rows", file=file_name, limit=MAX_ROWS)
+    if last_column > MAX_COLUMNS * 4 or last_row * last_column > MAX_CELLS:
+        raise ImportRefused("too_many_columns", file=file_name, limit=MAX_COLUMNS)
 
 
 def _read_excel(payload: bytes, file_name: str) -> list[RawSheet]:
@@ -138,7 +201,13 @@ def _read_excel(payload: bytes, file_name: str) -> list[RawSheet]:
     for name, grid in book.items():
         if len(grid) > MAX_ROWS:
             raise ImportRefused("too_many_rows", file=file_name, limit=MAX_ROWS)
-        sheets.append(RawSheet(grid=grid.astype(object), sheet=str(name), encoding=None))
+        positions = [i for i in range(grid.shape[1]) if grid[grid.columns[i]].notna().any()]
+        if len(positions) > MAX_COLUMNS:
+            raise ImportRefused("too_many_columns", file=file_name, limit=MAX_COLUMNS)
+        trimmed = grid.iloc[:, positions].astype(object)
+        trimmed.columns = range(len(positions))
+        sheets.append(RawSheet(grid=trimmed, sheet=str(name), encoding=None,
+                               positions=positions))
     return sheets
 
 

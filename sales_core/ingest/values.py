@@ -8,6 +8,7 @@ and per distinct value, so a 100,000-row file costs a few regex passes.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -159,7 +160,14 @@ def parse_dates(raw: pd.Series, order: str | None = None) -> Parsed:
         result.loc[stamp_mask] = pd.to_datetime(raw[stamp_mask]).astype("datetime64[us]")
     number_mask = kinds.isin((int, float, np.float64, np.int64)) & ~blank
     if number_mask.any():
-        result.loc[number_mask] = _serial_to_timestamp(raw[number_mask].astype(float))
+        numbers = raw[number_mask].astype(float)
+        compact = numbers.between(19000101, 21001231) & (numbers % 1 == 0)
+        result.loc[number_mask] = _serial_to_timestamp(numbers)
+        if compact.any():
+            digits = numbers[compact].astype("int64").astype(str)
+            result.loc[digits.index] = pd.to_datetime(
+                digits, format="%Y%m%d", errors="coerce"
+            ).astype("datetime64[us]")
 
     text_mask = ~(blank | stamp_mask | number_mask)
     note = None
@@ -222,8 +230,16 @@ _UNITS = (("亿", 1e8), ("百万", 1e6), ("万", 1e4), ("w", 1e4), ("千", 1e3),
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
 
 
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
 def _read_amount(text: str) -> tuple[float | None, str | None, bool]:
-    """(value, currency, ok) for one amount text; ok is False when unreadable."""
+    """(value, currency, ok) for one amount text; ok is False when unreadable.
+
+    A comma is a thousands separator only between groups of three digits:
+    '1,234,567.5' reads, while '1234,56' or '1.234,56' (decimal commas) are
+    reported as unreadable rather than guessed 100× off.
+    """
     cell = text.casefold()
     if cell in NULL_TOKENS:
         return None, None, True
@@ -233,15 +249,21 @@ def _read_amount(text: str) -> tuple[float | None, str | None, bool]:
             currency = currency or code
             cell = cell.replace(mark, "")
     negative = cell.startswith("(") and cell.endswith(")")
-    cell = cell.strip("()").replace(",", "").replace(" ", "").replace("'", "")
+    cell = cell.strip("()").replace(" ", "").replace("'", "")
     scale = 1.0
     for unit, factor in _UNITS:
         if cell.endswith(unit):
             cell, scale = cell[: -len(unit)], factor
             break
+    if "," in cell:
+        if not _THOUSANDS.match(cell):
+            return None, currency, False
+        cell = cell.replace(",", "")
     if not _NUMBER.match(cell):
         return None, currency, False
     value = float(cell) * scale
+    if not math.isfinite(value):
+        return None, currency, False
     return (-value if negative else value), currency, True
 
 
@@ -253,7 +275,8 @@ def parse_amounts(raw: pd.Series) -> Parsed:
     """
     if raw.dtype.kind in "iuf":
         values = raw.astype(float)
-        return Parsed(values, pd.Series(False, index=raw.index),
+        infinite = np.isinf(values)
+        return Parsed(values.where(~infinite), pd.Series(infinite, index=raw.index),
                       extra=pd.Series(None, index=raw.index, dtype=object))
     blank = raw.isna()
     text = fold_cells(raw)
