@@ -80,12 +80,14 @@ def _import(store: Store, args: argparse.Namespace) -> int:
                                        mapping=mapping)
         except KongpanError as error:
             status = EXIT_BAD_INPUT
-            if args.json:
-                print(json.dumps({"file": path, "error": error.code,
-                                  "message": error.message(args.lang)},
-                                 ensure_ascii=False))
-            else:
-                print(error.message(args.lang), file=sys.stderr)
+            _file_failed(path, error.code, error.message(args.lang), args.json)
+            continue
+        except Exception as error:
+            log.debug("internal error importing %s", path, exc_info=True)
+            status = EXIT_INTERNAL
+            _file_failed(path, "internal_error",
+                         f"{path}: internal error ({type(error).__name__}): {error}",
+                         args.json)
             continue
         if args.json:
             print(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
@@ -103,6 +105,15 @@ def _import(store: Store, args: argparse.Namespace) -> int:
             for issue in report.rejections:
                 print(f"  row {issue.row}, {issue.column or '-'}: {issue.reason}")
     return status
+
+
+def _file_failed(path: str, code: str, message: str, as_json: bool) -> None:
+    """One file of a batch could not be imported: say so and go on."""
+    if as_json:
+        print(json.dumps({"file": path, "error": code, "message": message},
+                         ensure_ascii=False))
+    else:
+        print(message, file=sys.stderr)
 
 
 def _progress(store: Store, args: argparse.Namespace) -> int:
