@@ -199,72 +199,44 @@ st.plotly_chart(heatmap, key="rhythm_heatmap")
 
 weekly = weekly_with_median(report, owner)
 weeks = [f"{day:%m-%d}" for day in weekly["week_end"]]
-left, right = st.columns(2)
-activity = go.Figure()
-activity.add_bar(
-    x=weeks, y=weekly["actions"], name=tr("Follow-ups"), marker_color="#1565C0"
-)
-activity.add_bar(
-    x=weeks,
-    y=weekly["effective"],
-    name=tr("Effective contacts"),
-    marker_color="#90CAF9",
-)
-activity.add_scatter(
-    x=weeks,
-    y=weekly["team_actions"],
-    mode="lines+markers",
-    name=tr("Team median follow-ups"),
-    line={"color": "#C62828"},
-)
-activity.add_scatter(
-    x=weeks,
-    y=weekly["team_effective"],
-    mode="lines+markers",
-    name=tr("Team median effective"),
-    line={"color": "#EF9A9A", "dash": "dash"},
-)
-activity.update_layout(
-    height=320,
-    margin={"t": 40, "b": 20},
-    legend={"orientation": "h"},
-    title=tr("Follow-ups per week (week ending)"),
-    xaxis={"type": "category"},
-)
-left.plotly_chart(activity, key="rhythm_weekly")
+def _weekly_figure(bars: list[tuple[str, str, str]],
+                   medians: list[tuple[str, str, dict]], title: str) -> go.Figure:
+    """The rep's weekly bars with the team medians drawn over them as lines."""
+    figure = go.Figure()
+    for column, name, color in bars:
+        figure.add_bar(x=weeks, y=weekly[column], name=tr(name), marker_color=color)
+    for column, name, line in medians:
+        figure.add_scatter(x=weeks, y=weekly[column], mode="lines+markers",
+                           name=tr(name), line=line)
+    figure.update_layout(height=320, margin={"t": 40, "b": 20},
+                         legend={"orientation": "h"}, title=tr(title),
+                         xaxis={"type": "category"})
+    return figure
 
-pipeline = go.Figure()
-pipeline.add_bar(
-    x=weeks, y=weekly["new_deals"], name=tr("New deals"), marker_color="#2E7D32"
+
+left, right = st.columns(2)
+left.plotly_chart(
+    _weekly_figure(
+        [("actions", "Follow-ups", "#1565C0"),
+         ("effective", "Effective contacts", "#90CAF9")],
+        [("team_actions", "Team median follow-ups", {"color": "#C62828"}),
+         ("team_effective", "Team median effective",
+          {"color": "#EF9A9A", "dash": "dash"})],
+        "Follow-ups per week (week ending)",
+    ),
+    key="rhythm_weekly",
 )
-pipeline.add_bar(
-    x=weeks,
-    y=weekly["stage_advances"],
-    name=tr("Stage advances"),
-    marker_color="#A5D6A7",
+right.plotly_chart(
+    _weekly_figure(
+        [("new_deals", "New deals", "#2E7D32"),
+         ("stage_advances", "Stage advances", "#A5D6A7")],
+        [("team_new_deals", "Team median new deals", {"color": "#C62828"}),
+         ("team_stage_advances", "Team median advances",
+          {"color": "#EF9A9A", "dash": "dash"})],
+        "New deals and stage advances per week",
+    ),
+    key="rhythm_pipeline",
 )
-pipeline.add_scatter(
-    x=weeks,
-    y=weekly["team_new_deals"],
-    mode="lines+markers",
-    name=tr("Team median new deals"),
-    line={"color": "#C62828"},
-)
-pipeline.add_scatter(
-    x=weeks,
-    y=weekly["team_stage_advances"],
-    mode="lines+markers",
-    name=tr("Team median advances"),
-    line={"color": "#EF9A9A", "dash": "dash"},
-)
-pipeline.update_layout(
-    height=320,
-    margin={"t": 40, "b": 20},
-    legend={"orientation": "h"},
-    title=tr("New deals and stage advances per week"),
-    xaxis={"type": "category"},
-)
-right.plotly_chart(pipeline, key="rhythm_pipeline")
 
 months = report.month_end[report.month_end["owner"] == owner]
 with st.expander(tr("Month-end rush by month")):
