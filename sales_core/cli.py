@@ -79,12 +79,12 @@ def _import(store: Store, args: argparse.Namespace) -> int:
             result = store.import_file(Path(path), kind=args.kind, as_of=as_of,
                                        mapping=mapping)
         except KongpanError as error:
-            status = EXIT_BAD_INPUT
+            status = max(status, EXIT_BAD_INPUT)
             _file_failed(path, error.code, error.message(args.lang), args.json)
             continue
         except Exception as error:
             log.debug("internal error importing %s", path, exc_info=True)
-            status = EXIT_INTERNAL
+            status = max(status, EXIT_INTERNAL)
             _file_failed(path, "internal_error",
                          f"{path}: internal error ({type(error).__name__}): {error}",
                          args.json)

@@ -50,10 +50,13 @@ _SUMMARY_WORDS = frozenset({
 })
 _BRACKETED = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
 _HEADER_UNIT = re.compile(r"[(\[（【]([^)\]）】]*)[)\]）】]\s*$")
-_UNIT_SCALES = (("亿", 1e8), ("百万", 1e6), ("万", 1e4), ("千", 1e3), ("k", 1e3))
+_UNIT_SCALES = (("亿", 1e8), ("百万", 1e6), ("万", 1e4), ("千", 1e3))
+_LATIN_THOUSANDS = re.compile(r"(?<![a-z])(?:k|thousands?)(?![a-z])")
 _UNIT_CURRENCIES = (("usd", "USD"), ("$", "USD"), ("美元", "USD"), ("eur", "EUR"),
-                    ("€", "EUR"), ("rmb", "CNY"), ("cny", "CNY"), ("¥", "CNY"),
-                    ("元", "CNY"))
+                    ("€", "EUR"), ("欧元", "EUR"), ("港元", "HKD"), ("hkd", "HKD"),
+                    ("日元", "JPY"), ("jpy", "JPY"), ("rmb", "CNY"), ("cny", "CNY"),
+                    ("¥", "CNY"), ("人民币", "CNY"), ("元", "CNY"))
+_PLAIN_NUMBER = re.compile(r"^[\s\d,.+\-()¥$￥]*$")
 _NOTE_LABEL = re.compile(r"^[^\d:：]{1,10}[:：]")
 _NOTE_START = ("注", "备注", "说明", "数据来源", "note", "source:", "prepared by")
 _NAME_DATE = re.compile(r"(?<!\d)(20\d{2})[-_.年]?(\d{2})[-_.月]?(\d{2})(?!\d)")
@@ -212,6 +215,8 @@ def _header_unit(header: str | None) -> tuple[float, str | None, str | None]:
         return 1.0, None, None
     unit = fold(match.group(1))
     scale = next((factor for mark, factor in _UNIT_SCALES if mark in unit), 1.0)
+    if scale == 1.0 and _LATIN_THOUSANDS.search(unit):
+        scale = 1e3
     currency = next((code for mark, code in _UNIT_CURRENCIES if mark in unit), None)
     return scale, currency, match.group(1)
 
@@ -368,7 +373,12 @@ def _parse_values(
         elif spec.type == FieldType.AMOUNT:
             parsed = parse_amounts(distinct)
             scale, unit_currency, unit = _header_unit(rows.headers.get(spec.name))
-            frame[spec.name] = column.expand(parsed.values).astype(float) * scale
+            bare = distinct.map(
+                lambda value: not isinstance(value, str)
+                or bool(_PLAIN_NUMBER.match(value))
+            )
+            scaled = parsed.values.where(~bare.astype(bool), parsed.values * scale)
+            frame[spec.name] = column.expand(scaled).astype(float)
             if unit and (scale != 1.0 or unit_currency):
                 report.notes.append(f"amount_unit:{rows.headers.get(spec.name)}")
             if unit_currency and parsed.extra is not None:

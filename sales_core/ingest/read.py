@@ -26,7 +26,11 @@ MAX_UNZIPPED_BYTES = 600 * 1024 * 1024
 MAX_ZIP_RATIO = 150
 MAX_COLUMNS = 500
 MAX_CELLS = 40_000_000
-_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+# Any cell reference attribute (r="XFD1048576" or r='A1', any prefix or
+# spacing) and any row number: the reader places cells by these, however
+# they are written.
+_CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{1,3})([0-9]{1,7})["']""")
+_ROW_REF = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\sr\s*=\s*["']([0-9]{1,7})["']""")
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -66,9 +70,17 @@ def _looks_chinese(text: str) -> bool:
 
 
 def _looks_cyrillic(text: str) -> bool:
-    letters = [char for char in text[:20000] if char.isalpha()]
-    cyrillic = sum("\u0400" <= char <= "\u04ff" for char in letters)
-    return bool(letters) and cyrillic >= len(letters) // 3
+    """True for real Windows-1251 text, False for UTF-8 bytes misread as it.
+
+    UTF-8 continuation bytes (0x80–0xBF) land on the punctuation half of
+    the code page (Љ, —, ¬, ...), which real Russian text rarely uses.
+    """
+    foreign = [char for char in text[:20000] if ord(char) > 127]
+    if not foreign:
+        return False
+    letters = sum("\u0410" <= char <= "\u044f" for char in foreign)
+    odd = sum(0x80 <= char.encode("cp1251")[0] <= 0xBF for char in foreign)
+    return letters >= len(foreign) // 2 and odd <= len(foreign) // 10
 
 
 def decode_text(payload: bytes, file_name: str) -> tuple[str, str]:
@@ -177,9 +189,11 @@ def _check_sheet_size(archive: zipfile.ZipFile, entry: zipfile.ZipInfo,
         while chunk := stream.read(1 << 20):
             block = tail + chunk
             for match in _CELL_REF.finditer(block):
-                last_column = max(last_column, _column_number(match.group(1)))
+                last_column = max(last_column, _column_number(match.group(1).upper()))
                 last_row = max(last_row, int(match.group(2)))
-            tail = block[-32:]
+            for match in _ROW_REF.finditer(block):
+                last_row = max(last_row, int(match.group(1)))
+            tail = block[-256:]
     if last_row > MAX_ROWS + 1:
         raise ImportRefused("too_many_rows", file=file_name, limit=MAX_ROWS)
     if last_column > MAX_COLUMNS * 4 or last_row * last_column > MAX_CELLS:
