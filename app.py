@@ -13,25 +13,45 @@ import logging
 import streamlit as st
 
 from app_ui.common import language_picker, store, tr
+from app_ui.sources import source_picker
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title="控盘 Kongpan", page_icon="📊", layout="wide")
 
 language_picker()
+source_picker()
 
 # Emoji icons only: a :material/...: icon makes the browser fetch a web font.
 pages = [
-    st.Page("app_pages/progress.py", title=tr("Team progress"), icon="📈",
-            url_path="progress", default=True),
-    st.Page("app_pages/pipeline.py", title=tr("Pipeline"), icon="🗂️",
-            url_path="pipeline"),
-    st.Page("app_pages/funnel.py", title=tr("Funnel leakage"), icon="🔻",
-            url_path="funnel"),
-    st.Page("app_pages/rhythm.py", title=tr("Rep rhythm"), icon="🥁",
-            url_path="rhythm"),
-    st.Page("app_pages/import_data.py", title=tr("Data import"), icon="📥",
-            url_path="import_data"),
+    st.Page(
+        "app_pages/progress.py",
+        title=tr("Team progress"),
+        icon="📈",
+        url_path="progress",
+        default=True,
+    ),
+    st.Page(
+        "app_pages/pipeline.py", title=tr("Pipeline"), icon="🗂️", url_path="pipeline"
+    ),
+    st.Page(
+        "app_pages/funnel.py", title=tr("Funnel leakage"), icon="🔻", url_path="funnel"
+    ),
+    st.Page(
+        "app_pages/rhythm.py", title=tr("Rep rhythm"), icon="🥁", url_path="rhythm"
+    ),
+    st.Page(
+        "app_pages/playbook.py", title=tr("Playbook"), icon="📘", url_path="playbook"
+    ),
+    st.Page(
+        "app_pages/import_data.py",
+        title=tr("Data import"),
+        icon="📥",
+        url_path="import_data",
+    ),
+    st.Page(
+        "app_pages/sources.py", title=tr("Data sources"), icon="🔌", url_path="sources"
+    ),
 ]
 st.sidebar.caption(f"{tr('Kongpan')} · Kongpan")
 page = st.navigation(pages)

@@ -21,16 +21,22 @@ AUTO = "auto"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _parse(payload: bytes, name: str, kind: str | None, mapping_json: str | None,
-           as_of: date | None) -> ParsedFile:
+def _parse(
+    payload: bytes,
+    name: str,
+    kind: str | None,
+    mapping_json: str | None,
+    as_of: date | None,
+) -> ParsedFile:
     mapping = json.loads(mapping_json) if mapping_json else None
     return parse_file(payload, name, kind=kind, mapping=mapping, as_of=as_of)
 
 
 def _parse_or_stop(payload, name, kind, mapping, as_of) -> ParsedFile | None:
     try:
-        mapping_json = json.dumps(mapping, ensure_ascii=False, sort_keys=True) \
-            if mapping else None
+        mapping_json = (
+            json.dumps(mapping, ensure_ascii=False, sort_keys=True) if mapping else None
+        )
         return _parse(payload, name, kind, mapping_json, as_of)
     except Exception as error:
         show_error(error)
@@ -45,9 +51,13 @@ def _issue_table(issues, language: str) -> pd.DataFrame:
                 tr("Row"): issue.row,
                 tr("Column"): issue.column,
                 tr("Reason"): issue_reason(
-                    issue.kind, issue.raw,
-                    model.name(issue.suggestion, language) if issue.suggestion else None,
-                    language, issue.reason,
+                    issue.kind,
+                    issue.raw,
+                    model.name(issue.suggestion, language)
+                    if issue.suggestion
+                    else None,
+                    language,
+                    issue.reason,
                 ),
                 tr("Severity"): issue.severity.value,
             }
@@ -66,7 +76,8 @@ def _mapping_editor(parsed: ParsedFile, file_key: str) -> dict[str, str]:
         current = parsed.report.mapping.get(spec.name, NOT_MAPPED)
         label = spec.zh if language == "zh" else spec.en
         value = columns[position % 3].selectbox(
-            f"{label} ({spec.name})", options,
+            f"{label} ({spec.name})",
+            options,
             index=options.index(current) if current in options else 0,
             key=f"map-{file_key}-{spec.name}",
         )
@@ -93,21 +104,29 @@ def _show_report(parsed: ParsedFile) -> None:
     if report.rows_skipped:
         st.markdown(f"**{tr('Skipped rows')}**")
         st.dataframe(
-            pd.DataFrame({
-                tr("Row"): [skipped.row for skipped in report.rows_skipped],
-                tr("Reason"): [tr(f"reason_{skipped.reason}")
-                               for skipped in report.rows_skipped],
-            }),
+            pd.DataFrame(
+                {
+                    tr("Row"): [skipped.row for skipped in report.rows_skipped],
+                    tr("Reason"): [
+                        tr(f"reason_{skipped.reason}")
+                        for skipped in report.rows_skipped
+                    ],
+                }
+            ),
             hide_index=True,
         )
     if report.unmapped_columns:
-        st.caption(f"{tr('Unmapped columns')}: "
-                   + ", ".join(plain(column) for column in report.unmapped_columns))
+        st.caption(
+            f"{tr('Unmapped columns')}: "
+            + ", ".join(plain(column) for column in report.unmapped_columns)
+        )
     if report.unknown_stages:
         st.warning(
             f"{tr('Unknown stage values')}: "
-            + ", ".join(f"{plain(value)} ×{count}" for value, count
-                        in report.unknown_stages.items())
+            + ", ".join(
+                f"{plain(value)} ×{count}"
+                for value, count in report.unknown_stages.items()
+            )
         )
     for note in report.notes:
         code, _, detail = note.partition(":")
@@ -128,11 +147,18 @@ def _commit(parsed: ParsedFile) -> None:
         return
     bar.progress(1.0, text=tr("Import done."))
     if result.duplicate_of:
-        st.info(tr("already_imported", file=parsed.file_name,
-                   snapshot=result.duplicate_of))
+        st.info(
+            tr("already_imported", file=parsed.file_name, snapshot=result.duplicate_of)
+        )
     else:
-        st.success(tr("imported_ok", file=parsed.file_name,
-                      snapshot=result.snapshot_id, rows=parsed.report.rows_imported))
+        st.success(
+            tr(
+                "imported_ok",
+                file=parsed.file_name,
+                snapshot=result.snapshot_id,
+                rows=parsed.report.rows_imported,
+            )
+        )
 
 
 def _one_file(upload, index: int) -> ParsedFile | None:
@@ -140,19 +166,24 @@ def _one_file(upload, index: int) -> ParsedFile | None:
     file_key = f"{index}-{upload.file_id}" if hasattr(upload, "file_id") else str(index)
     st.markdown(f"#### 📄 {plain(upload.name)}")
     if len(payload) > MAX_FILE_BYTES:
-        show_error(KongpanError("file_too_large", file=upload.name, limit=MAX_FILE_BYTES))
+        show_error(
+            KongpanError("file_too_large", file=upload.name, limit=MAX_FILE_BYTES)
+        )
         return None
 
     kinds = [AUTO, *(kind.value for kind in Kind)]
     left, middle, right = st.columns(3)
     kind_choice = left.selectbox(
-        tr("Detected kind"), kinds, key=f"kind-{file_key}",
+        tr("Detected kind"),
+        kinds,
+        key=f"kind-{file_key}",
         format_func=lambda value: value if value == AUTO else tr(value),
     )
     kind = None if kind_choice == AUTO else kind_choice
     profiles = store().profiles(kind) if kind else store().profiles()
-    profile = middle.selectbox(tr("Mapping profile"), [NOT_MAPPED, *profiles],
-                               key=f"profile-{file_key}")
+    profile = middle.selectbox(
+        tr("Mapping profile"), [NOT_MAPPED, *profiles], key=f"profile-{file_key}"
+    )
     mapping = profiles.get(profile) if profile != NOT_MAPPED else None
 
     parsed = _parse_or_stop(payload, upload.name, kind, mapping, None)
@@ -164,9 +195,12 @@ def _one_file(upload, index: int) -> ParsedFile | None:
     with st.expander(tr("Column mapping")):
         chosen = _mapping_editor(parsed, file_key)
         name_column, button_column = st.columns([3, 1])
-        profile_name = name_column.text_input(tr("Profile name"),
-                                              key=f"profile-name-{file_key}")
-        saving = button_column.button(tr("Save profile"), key=f"save-profile-{file_key}")
+        profile_name = name_column.text_input(
+            tr("Profile name"), key=f"profile-name-{file_key}"
+        )
+        saving = button_column.button(
+            tr("Save profile"), key=f"save-profile-{file_key}"
+        )
         if saving and profile_name.strip():
             store().save_profile(profile_name.strip(), parsed.kind, chosen)
             st.success(tr("Profile saved."))
@@ -175,31 +209,41 @@ def _one_file(upload, index: int) -> ParsedFile | None:
         if parsed is None:
             return None
 
-    as_of = right.date_input(tr("Date the export describes"), value=parsed.as_of,
-                             key=f"as-of-{file_key}")
+    as_of = right.date_input(
+        tr("Date the export describes"), value=parsed.as_of, key=f"as-of-{file_key}"
+    )
     if parsed.report.as_of_source and as_of == parsed.as_of:
         right.caption(tr(f"as_of_source_{parsed.report.as_of_source}"))
     if as_of and as_of != parsed.as_of:
-        parsed = _parse_or_stop(payload, upload.name, parsed.kind.value,
-                                parsed.report.mapping, as_of)
+        parsed = _parse_or_stop(
+            payload, upload.name, parsed.kind.value, parsed.report.mapping, as_of
+        )
         if parsed is None:
             return None
 
     _show_report(parsed)
-    if st.button(f"{tr('Import')} {upload.name}", key=f"import-{file_key}",
-                 type="primary"):
+    if st.button(
+        f"{tr('Import')} {upload.name}", key=f"import-{file_key}", type="primary"
+    ):
         _commit(parsed)
     return parsed
 
 
 st.title(tr("Data import"))
 uploads = st.file_uploader(
-    tr("Upload CRM exports"), type=["xlsx", "xls", "xlsm", "ods", "csv", "tsv", "txt"],
-    accept_multiple_files=True, help=tr("upload_help"), key="uploads",
+    tr("Upload CRM exports"),
+    type=["xlsx", "xls", "xlsm", "ods", "csv", "tsv", "txt"],
+    accept_multiple_files=True,
+    help=tr("upload_help"),
+    key="uploads",
 )
 if not uploads:
-    st.caption(tr("Choose files to see the mapping and the validation report "
-                  "before importing."))
+    st.caption(
+        tr(
+            "Choose files to see the mapping and the validation report "
+            "before importing."
+        )
+    )
 history = store().snapshots()
 if not history.empty and (history["origin"] == "demo").all():
     st.info(tr("demo_replace_hint"))
@@ -216,11 +260,19 @@ else:
         kind=history["kind"].map(tr), origin=history["origin"].map(tr)
     )
     st.dataframe(
-        history.rename(columns={
-            "snapshot_id": tr("Snapshot"), "kind": tr("Kind"), "file_name": tr("File"),
-            "as_of": tr("As of"), "imported_at": tr("Imported at"),
-            "origin": tr("Origin"), "rows_read": tr("Read"),
-            "rows_imported": tr("Imported"), "rows_rejected": tr("Rejected"),
-        }),
-        hide_index=True, key="snapshot_table",
+        history.rename(
+            columns={
+                "snapshot_id": tr("Snapshot"),
+                "kind": tr("Kind"),
+                "file_name": tr("File"),
+                "as_of": tr("As of"),
+                "imported_at": tr("Imported at"),
+                "origin": tr("Origin"),
+                "rows_read": tr("Read"),
+                "rows_imported": tr("Imported"),
+                "rows_rejected": tr("Rejected"),
+            }
+        ),
+        hide_index=True,
+        key="snapshot_table",
     )

@@ -40,16 +40,20 @@ if not team.schedule_published:
     st.warning(tr("calendar_note", year=month[:4]))
 
 first_row = st.columns(3)
-first_row[0].metric(tr("Won this month"), money(team.won_amount, language),
-                    delta=percent(team.completion) if team.target else None,
-                    delta_color="off", delta_arrow="off")
+first_row[0].metric(
+    tr("Won this month"),
+    money(team.won_amount, language),
+    delta=percent(team.completion) if team.target else None,
+    delta_color="off",
+    delta_arrow="off",
+)
 first_row[1].metric(tr("Target"), money(team.target, language))
 first_row[2].metric(
     tr("Gap"),
     money(team.gap, language),
-    delta=None if team.gap is None else (
-        tr("ahead of pace") if team.gap >= 0 else tr("behind pace")
-    ),
+    delta=None
+    if team.gap is None
+    else (tr("ahead of pace") if team.gap >= 0 else tr("behind pace")),
     delta_color="green" if team.gap is not None and team.gap >= 0 else "red",
     delta_arrow="up" if team.gap is not None and team.gap >= 0 else "down",
 )
@@ -57,8 +61,7 @@ second_row = st.columns(3)
 second_row[0].metric(
     tr("Working-day pace"),
     percent(team.pace),
-    delta=f"{team.working_days_elapsed}/{team.working_days_total} "
-    f"{tr('working days')}",
+    delta=f"{team.working_days_elapsed}/{team.working_days_total} {tr('working days')}",
     delta_color="off",
     delta_arrow="off",
 )
@@ -75,22 +78,39 @@ second_row[2].caption(
 )
 outcome = go.Figure()
 outcome.add_bar(
-    y=[tr("Month-end outcome")], x=[team.won_amount], orientation="h",
-    name=tr("Won so far"), marker_color="#2E7D32",
+    y=[tr("Month-end outcome")],
+    x=[team.won_amount],
+    orientation="h",
+    name=tr("Won so far"),
+    marker_color="#2E7D32",
 )
 outcome.add_bar(
-    y=[tr("Month-end outcome")], x=[max(forecast.p50 - team.won_amount, 0)],
-    orientation="h", name=tr("Weighted open deals"), marker_color="#90CAF9",
-    error_x={"type": "data", "symmetric": False,
-             "array": [forecast.p90 - forecast.p50],
-             "arrayminus": [forecast.p50 - forecast.p10]},
+    y=[tr("Month-end outcome")],
+    x=[max(forecast.p50 - team.won_amount, 0)],
+    orientation="h",
+    name=tr("Weighted open deals"),
+    marker_color="#90CAF9",
+    error_x={
+        "type": "data",
+        "symmetric": False,
+        "array": [forecast.p90 - forecast.p50],
+        "arrayminus": [forecast.p50 - forecast.p10],
+    },
 )
 if team.target:
-    outcome.add_vline(x=team.target, line_dash="dash", line_color="#C62828",
-                      annotation_text=tr("Target"))
-outcome.update_layout(barmode="stack", height=220, margin={"t": 10, "b": 10},
-                      legend={"orientation": "h", "y": -0.35},
-                      xaxis={"tickformat": ",.0f"})
+    outcome.add_vline(
+        x=team.target,
+        line_dash="dash",
+        line_color="#C62828",
+        annotation_text=tr("Target"),
+    )
+outcome.update_layout(
+    barmode="stack",
+    height=220,
+    margin={"t": 10, "b": 10},
+    legend={"orientation": "h", "y": -0.35},
+    xaxis={"tickformat": ",.0f"},
+)
 st.plotly_chart(outcome, key="forecast_chart")
 
 st.subheader(tr("Reps, most behind first"))
@@ -108,23 +128,41 @@ rep_table = pd.DataFrame(
         for rep in report.reps
     ]
 )
-for column in (tr("Won"), tr("Target"), tr("Completion"), tr("Expected by now"),
-               tr("Gap")):
+for column in (
+    tr("Won"),
+    tr("Target"),
+    tr("Completion"),
+    tr("Expected by now"),
+    tr("Gap"),
+):
     if column in rep_table:
         rep_table[column] = pd.to_numeric(rep_table[column], errors="coerce")
 if not rep_table.empty:
     chart = go.Figure()
-    chart.add_bar(x=rep_table[tr("Rep")], y=rep_table[tr("Won")], name=tr("Won"),
-                  marker_color="#2E7D32")
-    chart.add_scatter(
-        x=rep_table[tr("Rep")], y=rep_table[tr("Expected by now")], mode="markers",
-        name=tr("Expected by now (pace × target)"),
-        marker={"symbol": "line-ew-open", "size": 28, "color": "#C62828",
-                "line": {"width": 3}},
+    chart.add_bar(
+        x=rep_table[tr("Rep")],
+        y=rep_table[tr("Won")],
+        name=tr("Won"),
+        marker_color="#2E7D32",
     )
-    chart.update_layout(height=340, margin={"t": 50, "b": 20},
-                        title=tr("Won vs expected by now"),
-                        yaxis={"tickformat": ",.0f"})
+    chart.add_scatter(
+        x=rep_table[tr("Rep")],
+        y=rep_table[tr("Expected by now")],
+        mode="markers",
+        name=tr("Expected by now (pace × target)"),
+        marker={
+            "symbol": "line-ew-open",
+            "size": 28,
+            "color": "#C62828",
+            "line": {"width": 3},
+        },
+    )
+    chart.update_layout(
+        height=340,
+        margin={"t": 50, "b": 20},
+        title=tr("Won vs expected by now"),
+        yaxis={"tickformat": ",.0f"},
+    )
     st.plotly_chart(chart, key="rep_chart")
     st.dataframe(
         rep_table,
@@ -156,7 +194,9 @@ else:
         }
     )
     st.dataframe(
-        deal_table, hide_index=True, key="key_deals",
+        deal_table,
+        hide_index=True,
+        key="key_deals",
         column_config={tr("Amount"): st.column_config.NumberColumn(format="%,.0f")},
     )
     downloads(deal_table, f"kongpan_key_deals_{month}", "key_deals")
@@ -166,14 +206,21 @@ with st.expander(tr("Edit targets")):
     if targets.empty:
         owners = [rep.owner for rep in report.reps]
         targets = pd.DataFrame(
-            {"owner": owners, "team": [None] * len(owners),
-             "month": [month] * len(owners), "target": [None] * len(owners)}
+            {
+                "owner": owners,
+                "team": [None] * len(owners),
+                "month": [month] * len(owners),
+                "target": [None] * len(owners),
+            }
         )
     targets = targets.astype(
         {"owner": "string", "team": "string", "month": "string", "target": "float"}
     )
     edited = st.data_editor(
-        targets, num_rows="dynamic", hide_index=True, key="targets_editor",
+        targets,
+        num_rows="dynamic",
+        hide_index=True,
+        key="targets_editor",
         column_config={
             "owner": st.column_config.TextColumn(tr("Owner")),
             "team": st.column_config.TextColumn(tr("Team")),

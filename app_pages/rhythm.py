@@ -199,40 +199,62 @@ st.plotly_chart(heatmap, key="rhythm_heatmap")
 
 weekly = weekly_with_median(report, owner)
 weeks = [f"{day:%m-%d}" for day in weekly["week_end"]]
-def _weekly_figure(bars: list[tuple[str, str, str]],
-                   medians: list[tuple[str, str, dict]], title: str) -> go.Figure:
+
+
+def _weekly_figure(
+    bars: list[tuple[str, str, str]], medians: list[tuple[str, str, dict]], title: str
+) -> go.Figure:
     """The rep's weekly bars with the team medians drawn over them as lines."""
     figure = go.Figure()
     for column, name, color in bars:
         figure.add_bar(x=weeks, y=weekly[column], name=tr(name), marker_color=color)
     for column, name, line in medians:
-        figure.add_scatter(x=weeks, y=weekly[column], mode="lines+markers",
-                           name=tr(name), line=line)
-    figure.update_layout(height=320, margin={"t": 40, "b": 20},
-                         legend={"orientation": "h"}, title=tr(title),
-                         xaxis={"type": "category"})
+        figure.add_scatter(
+            x=weeks, y=weekly[column], mode="lines+markers", name=tr(name), line=line
+        )
+    figure.update_layout(
+        height=320,
+        margin={"t": 40, "b": 20},
+        legend={"orientation": "h"},
+        title=tr(title),
+        xaxis={"type": "category"},
+    )
     return figure
 
 
 left, right = st.columns(2)
 left.plotly_chart(
     _weekly_figure(
-        [("actions", "Follow-ups", "#1565C0"),
-         ("effective", "Effective contacts", "#90CAF9")],
-        [("team_actions", "Team median follow-ups", {"color": "#C62828"}),
-         ("team_effective", "Team median effective",
-          {"color": "#EF9A9A", "dash": "dash"})],
+        [
+            ("actions", "Follow-ups", "#1565C0"),
+            ("effective", "Effective contacts", "#90CAF9"),
+        ],
+        [
+            ("team_actions", "Team median follow-ups", {"color": "#C62828"}),
+            (
+                "team_effective",
+                "Team median effective",
+                {"color": "#EF9A9A", "dash": "dash"},
+            ),
+        ],
         "Follow-ups per week (week ending)",
     ),
     key="rhythm_weekly",
 )
 right.plotly_chart(
     _weekly_figure(
-        [("new_deals", "New deals", "#2E7D32"),
-         ("stage_advances", "Stage advances", "#A5D6A7")],
-        [("team_new_deals", "Team median new deals", {"color": "#C62828"}),
-         ("team_stage_advances", "Team median advances",
-          {"color": "#EF9A9A", "dash": "dash"})],
+        [
+            ("new_deals", "New deals", "#2E7D32"),
+            ("stage_advances", "Stage advances", "#A5D6A7"),
+        ],
+        [
+            ("team_new_deals", "Team median new deals", {"color": "#C62828"}),
+            (
+                "team_stage_advances",
+                "Team median advances",
+                {"color": "#EF9A9A", "dash": "dash"},
+            ),
+        ],
         "New deals and stage advances per week",
     ),
     key="rhythm_pipeline",

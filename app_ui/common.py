@@ -104,11 +104,16 @@ def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
     """Download buttons for exactly the table on screen (.xlsx and .csv)."""
     left, right = st.columns(2)
     left.download_button(
-        f"⬇ {tr('Download')} .xlsx", to_xlsx_bytes(frame), file_name=f"{name}.xlsx",
+        f"⬇ {tr('Download')} .xlsx",
+        to_xlsx_bytes(frame),
+        file_name=f"{name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",
     )
     right.download_button(
-        f"⬇ {tr('Download')} .csv", to_csv_bytes(frame), file_name=f"{name}.csv",
-        mime="text/csv", key=f"{key}-csv",
+        f"⬇ {tr('Download')} .csv",
+        to_csv_bytes(frame),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"{key}-csv",
     )

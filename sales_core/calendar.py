@@ -85,11 +85,17 @@ def month_pace(month: str, as_of: date, country: str = DEFAULT_COUNTRY) -> Month
     """
     start, end = month_bounds(month)
     total = len(working_days(start, end, country))
-    elapsed = len(working_days(start, min(as_of, end), country)) if as_of >= start else 0
-    return MonthPace(month, as_of, elapsed, total, schedule_published(start.year, country))
+    elapsed = (
+        len(working_days(start, min(as_of, end), country)) if as_of >= start else 0
+    )
+    return MonthPace(
+        month, as_of, elapsed, total, schedule_published(start.year, country)
+    )
 
 
-def last_working_days(month: str, count: int, country: str = DEFAULT_COUNTRY) -> list[date]:
+def last_working_days(
+    month: str, count: int, country: str = DEFAULT_COUNTRY
+) -> list[date]:
     """The last `count` working days of a month, in date order."""
     start, end = month_bounds(month)
     return working_days(start, end, country)[-count:]

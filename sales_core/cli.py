@@ -32,16 +32,22 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sales_core.cli_pipeline",
     "sales_core.cli_funnel",
     "sales_core.cli_rhythm",
+    "sales_core.cli_sources",
+    "sales_core.cli_playbook",
 )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sales_core",
-                                     description="Kongpan (控盘) command line")
-    parser.add_argument("--lang", choices=("zh", "en"), default="en",
-                        help="language of messages")
-    parser.add_argument("--database", help="store URL (default: KONGPAN_DATABASE_URL "
-                        "or data/kongpan.db)")
+    parser = argparse.ArgumentParser(
+        prog="python -m sales_core", description="Kongpan (控盘) command line"
+    )
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), default="en", help="language of messages"
+    )
+    parser.add_argument(
+        "--database",
+        help="store URL (default: KONGPAN_DATABASE_URL or data/kongpan.db)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -50,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--as-of", help="the date the export describes (YYYY-MM-DD)")
     importer.add_argument("--kind", choices=[kind.value for kind in Kind])
     importer.add_argument("--profile", help="a saved column-mapping profile")
-    importer.add_argument("--json", action="store_true",
-                          help="one JSON object per file, one per line")
+    importer.add_argument(
+        "--json", action="store_true", help="one JSON object per file, one per line"
+    )
 
     report = commands.add_parser("report", help="print a report")
     reports = report.add_subparsers(dest="report", required=True)
@@ -76,8 +83,9 @@ def _import(store: Store, args: argparse.Namespace) -> int:
     status = 0
     for path in args.paths:
         try:
-            result = store.import_file(Path(path), kind=args.kind, as_of=as_of,
-                                       mapping=mapping)
+            result = store.import_file(
+                Path(path), kind=args.kind, as_of=as_of, mapping=mapping
+            )
         except KongpanError as error:
             status = max(status, EXIT_BAD_INPUT)
             _file_failed(path, error.code, error.message(args.lang), args.json)
@@ -85,9 +93,12 @@ def _import(store: Store, args: argparse.Namespace) -> int:
         except Exception as error:
             log.debug("internal error importing %s", path, exc_info=True)
             status = max(status, EXIT_INTERNAL)
-            _file_failed(path, "internal_error",
-                         f"{path}: internal error ({type(error).__name__}): {error}",
-                         args.json)
+            _file_failed(
+                path,
+                "internal_error",
+                f"{path}: internal error ({type(error).__name__}): {error}",
+                args.json,
+            )
             continue
         if args.json:
             print(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
@@ -110,8 +121,11 @@ def _import(store: Store, args: argparse.Namespace) -> int:
 def _file_failed(path: str, code: str, message: str, as_json: bool) -> None:
     """One file of a batch could not be imported: say so and go on."""
     if as_json:
-        print(json.dumps({"file": path, "error": code, "message": message},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {"file": path, "error": code, "message": message}, ensure_ascii=False
+            )
+        )
     else:
         print(message, file=sys.stderr)
 
@@ -125,22 +139,30 @@ def _progress(store: Store, args: argparse.Namespace) -> int:
         return 0
     team = figures["team"]
     print(f"Month {figures['month']}, as of {figures['as_of']}")
-    print(f"  won {team['won_amount']:,.2f} of target {team['target'] or 0:,.2f}"
-          f" (completion {team['completion']}) pace {team['pace']}"
-          f" gap {team['gap']}")
+    print(
+        f"  won {team['won_amount']:,.2f} of target {team['target'] or 0:,.2f}"
+        f" (completion {team['completion']}) pace {team['pace']}"
+        f" gap {team['gap']}"
+    )
     forecast = team["forecast"]
-    print(f"  forecast P10 {forecast['p10']:,.0f}  P50 {forecast['p50']:,.0f}"
-          f"  P90 {forecast['p90']:,.0f}")
+    print(
+        f"  forecast P10 {forecast['p10']:,.0f}  P50 {forecast['p50']:,.0f}"
+        f"  P90 {forecast['p90']:,.0f}"
+    )
     for rep in figures["reps"]:
-        print(f"  {rep['owner']}: won {rep['won_amount']:,.2f} target {rep['target']}"
-              f" gap {rep['gap']}")
+        print(
+            f"  {rep['owner']}: won {rep['won_amount']:,.2f} target {rep['target']}"
+            f" gap {rep['gap']}"
+        )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         store = Store(args.database)
         return args.handler(store, args)
@@ -149,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except Exception as error:
         log.debug("internal error", exc_info=True)
-        print(f"internal error ({type(error).__name__}): {error}; rerun with -v",
-              file=sys.stderr)
+        print(
+            f"internal error ({type(error).__name__}): {error}; rerun with -v",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL

@@ -65,10 +65,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{file}：映射里的列「{column}」在文件中不存在。",
         "{file}: the mapped column '{column}' is not in the file.",
     ),
-    "bad_date": ("日期「{value}」无法识别，请用 YYYY-MM-DD。", "'{value}' is not a date; "
-                 "use YYYY-MM-DD."),
-    "bad_month": ("月份「{value}」无法识别，请用 YYYY-MM。", "'{value}' is not a month; "
-                  "use YYYY-MM."),
+    "bad_date": (
+        "日期「{value}」无法识别，请用 YYYY-MM-DD。",
+        "'{value}' is not a date; use YYYY-MM-DD.",
+    ),
+    "bad_month": (
+        "月份「{value}」无法识别，请用 YYYY-MM。",
+        "'{value}' is not a month; use YYYY-MM.",
+    ),
     "no_snapshot": (
         "还没有 {as_of} 或更早的商机快照，请先导入商机导出。",
         "No deal snapshot on or before {as_of}; import a deal export first.",
@@ -91,27 +95,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Unknown kind '{value}'; use deals, activities, targets or reps.",
     ),
     "file_not_found": ("找不到文件 {file}。", "File {file} not found."),
-    "playbook_bad_type": ("不认识的客户类型「{value}」，可选：{choices}。",
-                          "Unknown customer type '{value}'; use one of: {choices}."),
-    "playbook_bad_stage": ("不认识的阶段「{value}」，可选：{choices}。",
-                           "Unknown stage '{value}'; use one of: {choices}."),
-    "playbook_bad_kind": ("不认识的打法类别「{value}」，可选：{choices}。",
-                          "Unknown play kind '{value}'; use one of: {choices}."),
-    "playbook_no_title": ("打法需要一个标题（中文或英文）。",
-                          "A play needs a title (Chinese or English)."),
-    "playbook_no_editor": ("请填写修改人的名字，变更记录要写明是谁改的。",
-                           "Give the editor's name: every change records who made it."),
+    "playbook_bad_type": (
+        "不认识的客户类型「{value}」，可选：{choices}。",
+        "Unknown customer type '{value}'; use one of: {choices}.",
+    ),
+    "playbook_bad_stage": (
+        "不认识的阶段「{value}」，可选：{choices}。",
+        "Unknown stage '{value}'; use one of: {choices}.",
+    ),
+    "playbook_bad_kind": (
+        "不认识的打法类别「{value}」，可选：{choices}。",
+        "Unknown play kind '{value}'; use one of: {choices}.",
+    ),
+    "playbook_no_title": (
+        "打法需要一个标题（中文或英文）。",
+        "A play needs a title (Chinese or English).",
+    ),
+    "playbook_no_editor": (
+        "请填写修改人的名字，变更记录要写明是谁改的。",
+        "Give the editor's name: every change records who made it.",
+    ),
     "playbook_unknown_play": ("打法库里没有「{key}」。", "There is no play '{key}'."),
-    "playbook_key_taken": ("打法编号「{key}」已被占用（包括已停用的打法）。",
-                           "The play key '{key}' is taken (retired plays included)."),
-    "playbook_retired": ("打法「{key}」已停用，请先恢复再修改。",
-                         "The play '{key}' is retired; restore it before editing."),
-    "unknown_rep": ("这段时间里没有销售「{rep}」；有：{reps}。", "No rep '{rep}' in this "
-                    "period; reps: {reps}."),
-    "bad_period": ("开始日期 {start} 晚于结束日期 {end}。", "The period starts on {start}, "
-                   "after its end {end}."),
-    "bad_group_field": ("不能按「{value}」分组，可选：{choices}。", "Cannot compare by "
-                        "'{value}'; use one of {choices}."),
+    "playbook_key_taken": (
+        "打法编号「{key}」已被占用（包括已停用的打法）。",
+        "The play key '{key}' is taken (retired plays included).",
+    ),
+    "playbook_retired": (
+        "打法「{key}」已停用，请先恢复再修改。",
+        "The play '{key}' is retired; restore it before editing.",
+    ),
+    "unknown_rep": (
+        "这段时间里没有销售「{rep}」；有：{reps}。",
+        "No rep '{rep}' in this period; reps: {reps}.",
+    ),
+    "bad_period": (
+        "开始日期 {start} 晚于结束日期 {end}。",
+        "The period starts on {start}, after its end {end}.",
+    ),
+    "bad_group_field": (
+        "不能按「{value}」分组，可选：{choices}。",
+        "Cannot compare by '{value}'; use one of {choices}.",
+    ),
     "not_a_snapshot": (
         "{day} 没有商机快照；已有快照日期：{dates}。",
         "No deal snapshot is dated {day}; snapshot dates: {dates}.",
@@ -121,12 +145,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The start snapshot {start} must be before the end snapshot {end}.",
     ),
     "unknown_deal": ("找不到商机 {deal_id}。", "No deal {deal_id} in any snapshot."),
-    "source_bad_toml": ("数据源配置 {profile} 不是有效的 TOML：{reason}",
-                        "The source profile {profile} is not valid TOML: {reason}"),
-    "source_unknown_key": ("数据源配置 {profile}：不认识的设置「{key}」。",
-                           "Source profile {profile}: unknown setting '{key}'."),
-    "source_missing_key": ("数据源配置 {profile}：缺少必填的设置「{key}」。",
-                           "Source profile {profile}: the setting '{key}' is required."),
+    "source_bad_toml": (
+        "数据源配置 {profile} 不是有效的 TOML：{reason}",
+        "The source profile {profile} is not valid TOML: {reason}",
+    ),
+    "source_unknown_key": (
+        "数据源配置 {profile}：不认识的设置「{key}」。",
+        "Source profile {profile}: unknown setting '{key}'.",
+    ),
+    "source_missing_key": (
+        "数据源配置 {profile}：缺少必填的设置「{key}」。",
+        "Source profile {profile}: the setting '{key}' is required.",
+    ),
     "source_bad_name": (
         "数据源配置 {profile}：「{key}」的值「{value}」不是表名或列名（只能有字母、数字和下划线）。",
         "Source profile {profile}: {key} = '{value}' is not a table or column name "
@@ -137,9 +167,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Source profile {profile}: {key} maps to '{value}', which is not a stage; "
         "use one of: {choices}.",
     ),
-    "source_bad_date": ("数据源配置 {profile}：「{key}」的值「{value}」不是日期（YYYY-MM-DD）。",
-                        "Source profile {profile}: {key} = '{value}' is not a date "
-                        "(YYYY-MM-DD)."),
+    "source_bad_date": (
+        "数据源配置 {profile}：「{key}」的值「{value}」不是日期（YYYY-MM-DD）。",
+        "Source profile {profile}: {key} = '{value}' is not a date (YYYY-MM-DD).",
+    ),
     "source_missing_table": (
         "数据源 {profile}：「{key}」指定的表「{table}」在数据库里不存在。",
         "Source {profile}: {key} names the table '{table}', which the database "
@@ -155,20 +186,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Source {profile} has no database URL: set the environment variable "
         "{variable}.",
     ),
-    "source_login_failed": ("数据库 {url} 拒绝登录：用户名或密码不对。",
-                            "The database {url} refused the login: wrong user name "
-                            "or password."),
+    "source_login_failed": (
+        "数据库 {url} 拒绝登录：用户名或密码不对。",
+        "The database {url} refused the login: wrong user name or password.",
+    ),
     "source_unreachable": (
         "连不上数据库 {url}：请检查主机名和端口，以及数据库服务是否在运行。（{reason}）",
         "Cannot reach the database {url}: check the host name and port, and that "
         "the server is running. ({reason})",
     ),
-    "source_no_database": ("{url} 指定的数据库不存在。",
-                           "The database named in {url} does not exist."),
-    "source_failed": ("读取数据库 {url} 失败：{reason}",
-                      "Reading the database {url} failed: {reason}"),
-    "source_unknown": ("没有名为「{name}」的数据源配置；已有：{names}。",
-                       "No source profile '{name}'; profiles: {names}."),
+    "source_no_database": (
+        "{url} 指定的数据库不存在。",
+        "The database named in {url} does not exist.",
+    ),
+    "source_failed": (
+        "读取数据库 {url} 失败：{reason}",
+        "Reading the database {url} failed: {reason}",
+    ),
+    "source_unknown": (
+        "没有名为「{name}」的数据源配置；已有：{names}。",
+        "No source profile '{name}'; profiles: {names}.",
+    ),
 }
 
 

@@ -218,8 +218,9 @@ _EN = {
 }
 
 
-def issue_reason(kind: str, raw: object, suggestion: str | None, lang: str,
-                 english: str) -> str:
+def issue_reason(
+    kind: str, raw: object, suggestion: str | None, lang: str, english: str
+) -> str:
     """A report issue's reason in `lang` (`english` is the report's own text)."""
     if lang != "zh":
         return english

@@ -1,10 +1,17 @@
 """Kongpan's own database: snapshots, deals per snapshot, follow-ups, targets.
 
 SQLite file `data/kongpan.db` (WAL) unless `KONGPAN_DATABASE_URL` names
-another SQLAlchemy URL. Every import is one write transaction: a file lands
-completely or not at all, and importing the same bytes again is a no-op.
-On SQLite the write lock is taken up front (BEGIN IMMEDIATE), because two
-writers that first read and then write deadlock on the lock upgrade.
+another SQLAlchemy URL: PostgreSQL (`postgresql+psycopg://...`) or
+MySQL/MariaDB (`mysql+pymysql://...`) for a team sharing one server.
+Opening a store brings its schema to the newest Alembic revision
+(sales_core/migrations), so an older store is upgraded in place.
+
+Every import is one write transaction: a file lands completely or not at all,
+readers see it whole or not at all, and importing the same bytes again is a
+no-op. Writers take one store-wide lock up front, so imports run one after
+the other: BEGIN IMMEDIATE on SQLite (two writers that first read and then
+write deadlock on the lock upgrade), a transaction-scoped advisory lock on
+PostgreSQL, GET_LOCK on MySQL/MariaDB.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +49,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.mysql import DOUBLE, LONGTEXT
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -54,6 +62,16 @@ log = logging.getLogger(__name__)
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "kongpan.db"
 INSERT_CHUNK = 5000
 BUSY_RETRIES = 3
+LOCK_WAIT_SECONDS = 60  # how long a writer waits for another import to finish
+PG_LOCK_KEY = 20261204  # the advisory lock of one store (with its schema's hash)
+MYSQL_KEY_LENGTH = 191  # indexed prefix of a TEXT column on MySQL (utf8mb4)
+
+# MySQL's FLOAT is single precision: amounts need DOUBLE there.
+AMOUNT = Float().with_variant(DOUBLE(asdecimal=False), "mysql", "mariadb")
+# MySQL's TEXT holds 64 KB; an import report can be larger.
+LONG_TEXT = Text().with_variant(LONGTEXT(), "mysql", "mariadb")
+# Exact, case-sensitive text on MySQL, as on SQLite and PostgreSQL.
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 Progress = Callable[[float, str], None]
 
@@ -62,16 +80,16 @@ metadata = MetaData()
 
 def _typed_columns(kind: Kind) -> list[Column]:
     types = {
-        FieldType.DATE: DateTime,
-        FieldType.AMOUNT: Float,
-        FieldType.PROBABILITY: Float,
-        FieldType.BOOL: Boolean,
-        FieldType.INTEGER: Integer,
+        FieldType.DATE: DateTime(),
+        FieldType.AMOUNT: AMOUNT,
+        FieldType.PROBABILITY: AMOUNT,
+        FieldType.BOOL: Boolean(),
+        FieldType.INTEGER: Integer(),
     }
     columns = []
     for spec in FIELDS[kind]:
         sql_type = types.get(spec.type)
-        columns.append(Column(spec.name, sql_type() if sql_type else Text))
+        columns.append(Column(spec.name, sql_type if sql_type else Text))
     return columns
 
 
@@ -89,7 +107,8 @@ snapshots = Table(
     Column("rows_read", Integer, nullable=False),
     Column("rows_imported", Integer, nullable=False),
     Column("rows_rejected", Integer, nullable=False),
-    Column("report_json", Text),
+    Column("report_json", LONG_TEXT),
+    **MYSQL_TABLE,
 )
 
 deals = Table(
@@ -99,7 +118,8 @@ deals = Table(
     Column("source_row", Integer),
     *_typed_columns(Kind.DEALS),
     Index("ix_deals_snapshot", "snapshot_id"),
-    Index("ix_deals_deal", "deal_id"),
+    Index("ix_deals_deal", "deal_id", mysql_length=MYSQL_KEY_LENGTH),
+    **MYSQL_TABLE,
 )
 
 activities = Table(
@@ -111,6 +131,7 @@ activities = Table(
     Column("source_row", Integer),
     *_typed_columns(Kind.ACTIVITIES),
     Index("ix_activities_at", "activity_at"),
+    **MYSQL_TABLE,
 )
 
 targets = Table(
@@ -120,10 +141,11 @@ targets = Table(
     Column("owner", Text),
     Column("team", Text),
     Column("month", String(7), nullable=False),
-    Column("target", Float, nullable=False),
+    Column("target", AMOUNT, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("updated_by", Text),
     Index("ix_targets_month", "month"),
+    **MYSQL_TABLE,
 )
 
 reps = Table(
@@ -136,6 +158,7 @@ reps = Table(
     Column("left_on", DateTime),
     Column("origin", String(16)),
     Column("updated_at", DateTime, nullable=False),
+    **MYSQL_TABLE,
 )
 
 mapping_profiles = Table(
@@ -145,6 +168,7 @@ mapping_profiles = Table(
     Column("kind", String(16), nullable=False),
     Column("mapping_json", Text, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    **MYSQL_TABLE,
 )
 
 
@@ -186,6 +210,49 @@ def safe_url(url: str) -> str:
         return "<invalid database URL>"
 
 
+def make_engine(url: str) -> Engine:
+    """An engine for a store URL: SQLite with WAL and a busy timeout, else pooled."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[Connection]:
+    """One write transaction holding the store-wide writer lock.
+
+    SQLite: BEGIN IMMEDIATE (the engine's begin hook). PostgreSQL: an
+    advisory lock released with the transaction, keyed by the schema so that
+    two stores in one database do not wait for each other. MySQL/MariaDB:
+    GET_LOCK on the database's name, released at the end. A writer waits up
+    to LOCK_WAIT_SECONDS for another one, then gives up with StoreBusy.
+    """
+    dialect = engine.dialect.name
+    mysql_lock = "LEFT(CONCAT('kongpan_write:', DATABASE()), 64)"
+    connection = engine.connect().execution_options(kongpan_write=True)
+    with connection as conn, conn.begin():
+        if dialect == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock("
+                f"{PG_LOCK_KEY}, hashtext(coalesce(current_schema(), '')))"
+            )
+        elif dialect in ("mysql", "mariadb"):
+            got = conn.exec_driver_sql(
+                f"SELECT GET_LOCK({mysql_lock}, {LOCK_WAIT_SECONDS})"
+            ).scalar()
+            if got != 1:
+                raise StoreBusy()
+        try:
+            yield conn
+        finally:
+            if dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql(f"SELECT RELEASE_LOCK({mysql_lock})")
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -213,8 +280,10 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def _activity_key(row: dict) -> str:
-    parts = [str(row.get(name) or "") for name in
-             ("activity_at", "owner", "customer", "deal_id", "kind", "summary")]
+    parts = [
+        str(row.get(name) or "")
+        for name in ("activity_at", "owner", "customer", "deal_id", "kind", "summary")
+    ]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -236,14 +305,8 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
         try:
-            if self.url.startswith("sqlite"):
-                path = self.url.split("///", 1)[-1]
-                if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                self.engine = _sqlite_engine(self.url)
-            else:
-                self.engine = create_engine(self.url, pool_pre_ping=True)
-            self._create_tables()
+            self.engine = make_engine(self.url)
+            self._upgrade_schema()
         except OperationalError as error:
             if _is_busy(error):
                 raise StoreBusy() from None
@@ -251,37 +314,35 @@ class Store:
                 "store_unreachable", url=safe_url(self.url), reason=error.orig
             ) from None
 
-    def _create_tables(self) -> None:
-        """Create missing tables under the write lock.
+    def _upgrade_schema(self) -> None:
+        """Bring the schema to the newest migration, under the write lock.
 
-        Two processes opening a brand-new SQLite store would otherwise both
-        read the schema and then fail to upgrade to the write lock.
+        A store already at head is only read (no lock). Otherwise the
+        upgrade runs as one write transaction, so two processes opening a
+        brand-new store do not both create it: the second finds it at head.
         """
+        from sales_core import migrations
+
+        with self.engine.connect() as conn:
+            if migrations.is_current(conn):
+                return
         for attempt in range(BUSY_RETRIES):
             try:
                 with self._writing() as conn:
-                    metadata.create_all(conn)
+                    migrations.upgrade(conn)
                 return
             except OperationalError as error:
                 if not _is_busy(error) or attempt == BUSY_RETRIES - 1:
                     raise
                 time.sleep(0.5 * (attempt + 1))
 
-    @contextmanager
-    def _writing(self) -> Iterator[Connection]:
+    def _writing(self) -> AbstractContextManager[Connection]:
         """One write transaction; imports into one store run one at a time."""
-        dialect = self.engine.dialect.name
-        connection = self.engine.connect().execution_options(kongpan_write=True)
-        with connection as conn, conn.begin():
-            if dialect == "postgresql":
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(20261204)")
-            elif dialect in ("mysql", "mariadb"):
-                conn.exec_driver_sql("SELECT GET_LOCK('kongpan_write', 60)")
-            try:
-                yield conn
-            finally:
-                if dialect in ("mysql", "mariadb"):
-                    conn.exec_driver_sql("SELECT RELEASE_LOCK('kongpan_write')")
+        return write_lock(self.engine)
+
+    def dispose(self) -> None:
+        """Close the pooled connections (a server store; a test's teardown)."""
+        self.engine.dispose()
 
     def _retrying(self, work: Callable[[Connection], object]) -> object:
         """Run a whole write transaction, again if the store was locked."""
@@ -298,7 +359,9 @@ class Store:
 
     # Imports
 
-    def parse(self, source: object, file_name: str | None = None, **options) -> ParsedFile:
+    def parse(
+        self, source: object, file_name: str | None = None, **options
+    ) -> ParsedFile:
         """Read an upload without storing it (the preview before committing)."""
         payload = payload_of(source)
         name = file_name or getattr(source, "name", None) or str(source)
@@ -331,7 +394,9 @@ class Store:
 
         def work(conn: Connection) -> ImportResult:
             existing = conn.execute(
-                select(snapshots.c.snapshot_id).where(snapshots.c.sha256 == parsed.sha256)
+                select(snapshots.c.snapshot_id).where(
+                    snapshots.c.sha256 == parsed.sha256
+                )
             ).scalar()
             if existing is not None:
                 return ImportResult(parsed, None, duplicate_of=existing)
@@ -346,7 +411,9 @@ class Store:
             progress(1.0, "done")
         log.info(
             "import %s: snapshot %s duplicate_of %s",
-            parsed.file_name, result.snapshot_id, result.duplicate_of,
+            parsed.file_name,
+            result.snapshot_id,
+            result.duplicate_of,
         )
         return result
 
@@ -378,7 +445,9 @@ class Store:
                 rows_read=report.rows_read,
                 rows_imported=report.rows_imported,
                 rows_rejected=report.rows_rejected,
-                report_json=json.dumps(report.as_dict(), ensure_ascii=False, default=str),
+                report_json=json.dumps(
+                    report.as_dict(), ensure_ascii=False, default=str
+                ),
             )
         ).inserted_primary_key[0]
 
@@ -402,8 +471,9 @@ class Store:
         if parsed.kind == Kind.TARGETS:
             by = "demo" if origin == "demo" else None
             for row in rows:
-                self._put_target(conn, row["owner"], row["team"], row["month"],
-                                 row["target"], by)
+                self._put_target(
+                    conn, row["owner"], row["team"], row["month"], row["target"], by
+                )
             return 0
         for row in rows:
             self._put_rep(conn, row, origin)
@@ -412,7 +482,7 @@ class Store:
     def _chunked(self, conn, table, rows, progress) -> None:
         total = max(len(rows), 1)
         for start in range(0, len(rows), INSERT_CHUNK):
-            conn.execute(insert(table), rows[start:start + INSERT_CHUNK])
+            conn.execute(insert(table), rows[start : start + INSERT_CHUNK])
             if progress:
                 done = min(start + INSERT_CHUNK, len(rows)) / total
                 progress(0.3 + 0.65 * done, "write")
@@ -424,11 +494,14 @@ class Store:
         keys = list({row["activity_key"] for row in rows})
         known: set[str] = set()
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            known.update(conn.execute(
-                select(activities.c.activity_key).where(
-                    activities.c.activity_key.in_(chunk))
-            ).scalars())
+            chunk = keys[start : start + 500]
+            known.update(
+                conn.execute(
+                    select(activities.c.activity_key).where(
+                        activities.c.activity_key.in_(chunk)
+                    )
+                ).scalars()
+            )
         fresh, seen = [], set()
         for row in rows:
             key = row["activity_key"]
@@ -445,14 +518,21 @@ class Store:
             match = (targets.c.owner == owner) & (targets.c.month == month)
         else:
             match = (
-                targets.c.owner.is_(None) & (targets.c.team == team)
+                targets.c.owner.is_(None)
+                & (targets.c.team == team)
                 & (targets.c.month == month)
             )
         conn.execute(delete(targets).where(match))
-        conn.execute(insert(targets).values(
-            owner=owner, team=team, month=month, target=float(amount),
-            updated_at=datetime.now(), updated_by=by,
-        ))
+        conn.execute(
+            insert(targets).values(
+                owner=owner,
+                team=team,
+                month=month,
+                target=float(amount),
+                updated_at=datetime.now(),
+                updated_by=by,
+            )
+        )
 
     def set_targets(self, frame: pd.DataFrame, by: str | None = None) -> int:
         """Write edited targets (owner or team, month, target) in one transaction."""
@@ -465,8 +545,9 @@ class Store:
                     continue
                 if not row["owner"] and not row["team"]:
                     continue
-                self._put_target(conn, row["owner"], row["team"], row["month"],
-                                 row["target"], by)
+                self._put_target(
+                    conn, row["owner"], row["team"], row["month"], row["target"], by
+                )
                 count += 1
             return count
 
@@ -481,19 +562,29 @@ class Store:
             "left_on": row.get("left_on"),
             "updated_at": datetime.now(),
         }
-        done = conn.execute(update(reps).where(reps.c.name == row["name"]).values(values))
+        done = conn.execute(
+            update(reps).where(reps.c.name == row["name"]).values(values)
+        )
         if done.rowcount == 0:
             conn.execute(insert(reps).values(name=row["name"], **values))
 
-    def save_profile(self, name: str, kind: Kind | str, mapping: dict[str, str]) -> None:
+    def save_profile(
+        self, name: str, kind: Kind | str, mapping: dict[str, str]
+    ) -> None:
         """Keep a column mapping under a name, to reuse for the next export."""
 
         def work(conn: Connection) -> None:
-            conn.execute(delete(mapping_profiles).where(mapping_profiles.c.name == name))
-            conn.execute(insert(mapping_profiles).values(
-                name=name, kind=str(kind), updated_at=datetime.now(),
-                mapping_json=json.dumps(mapping, ensure_ascii=False),
-            ))
+            conn.execute(
+                delete(mapping_profiles).where(mapping_profiles.c.name == name)
+            )
+            conn.execute(
+                insert(mapping_profiles).values(
+                    name=name,
+                    kind=str(kind),
+                    updated_at=datetime.now(),
+                    mapping_json=json.dumps(mapping, ensure_ascii=False),
+                )
+            )
 
         self._retrying(work)
 
@@ -509,9 +600,15 @@ class Store:
     def snapshots(self, kind: Kind | str | None = None) -> pd.DataFrame:
         """Every stored snapshot, newest first."""
         query = select(
-            snapshots.c.snapshot_id, snapshots.c.kind, snapshots.c.file_name,
-            snapshots.c.as_of, snapshots.c.imported_at, snapshots.c.origin,
-            snapshots.c.rows_read, snapshots.c.rows_imported, snapshots.c.rows_rejected,
+            snapshots.c.snapshot_id,
+            snapshots.c.kind,
+            snapshots.c.file_name,
+            snapshots.c.as_of,
+            snapshots.c.imported_at,
+            snapshots.c.origin,
+            snapshots.c.rows_read,
+            snapshots.c.rows_imported,
+            snapshots.c.rows_rejected,
         ).order_by(snapshots.c.as_of.desc(), snapshots.c.snapshot_id.desc())
         if kind:
             query = query.where(snapshots.c.kind == str(kind))
@@ -524,8 +621,10 @@ class Store:
     def snapshot_dates(self) -> list[date]:
         """The as_of dates of deal snapshots, oldest first."""
         query = (
-            select(snapshots.c.as_of).where(snapshots.c.kind == Kind.DEALS.value)
-            .distinct().order_by(snapshots.c.as_of)
+            select(snapshots.c.as_of)
+            .where(snapshots.c.kind == Kind.DEALS.value)
+            .distinct()
+            .order_by(snapshots.c.as_of)
         )
         with self.engine.connect() as conn:
             return [_as_date(value) for value in conn.execute(query).scalars()]
@@ -539,11 +638,16 @@ class Store:
 
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:
-            return not conn.execute(select(func.count()).select_from(snapshots)).scalar()
+            return not conn.execute(
+                select(func.count()).select_from(snapshots)
+            ).scalar()
 
     def latest_as_of(self, on_or_before: date | None = None) -> date | None:
-        dates = [d for d in self.snapshot_dates()
-                 if on_or_before is None or d <= on_or_before]
+        dates = [
+            d
+            for d in self.snapshot_dates()
+            if on_or_before is None or d <= on_or_before
+        ]
         return dates[-1] if dates else None
 
     def load_deals(self, as_of: date | None = None) -> pd.DataFrame:
@@ -588,11 +692,14 @@ class Store:
         """Follow-ups with activity_at in [start, end] (whole days)."""
         query = select(activities)
         if start is not None:
-            query = query.where(activities.c.activity_at >= datetime.combine(
-                start, datetime.min.time()))
+            query = query.where(
+                activities.c.activity_at >= datetime.combine(start, datetime.min.time())
+            )
         if end is not None:
-            query = query.where(activities.c.activity_at < datetime.combine(
-                end, datetime.min.time()) + pd.Timedelta(days=1))
+            query = query.where(
+                activities.c.activity_at
+                < datetime.combine(end, datetime.min.time()) + pd.Timedelta(days=1)
+            )
         with self.engine.connect() as conn:
             result = conn.execute(query)
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -600,8 +707,9 @@ class Store:
 
     def load_targets(self, month: str | None = None) -> pd.DataFrame:
         """Targets as (owner, team, month, target); month 'YYYY-MM' narrows it."""
-        query = select(targets.c.owner, targets.c.team, targets.c.month,
-                       targets.c.target).order_by(targets.c.month, targets.c.owner)
+        query = select(
+            targets.c.owner, targets.c.team, targets.c.month, targets.c.target
+        ).order_by(targets.c.month, targets.c.owner)
         if month:
             query = query.where(targets.c.month == month)
         with self.engine.connect() as conn:
@@ -609,8 +717,9 @@ class Store:
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def load_reps(self) -> pd.DataFrame:
-        query = select(reps.c.name, reps.c.team, reps.c.supervisor, reps.c.active,
-                       reps.c.left_on).order_by(reps.c.name)
+        query = select(
+            reps.c.name, reps.c.team, reps.c.supervisor, reps.c.active, reps.c.left_on
+        ).order_by(reps.c.name)
         with self.engine.connect() as conn:
             result = conn.execute(query)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -627,16 +736,21 @@ class Store:
         for as_of, frame in demo.snapshots:
             self.import_parsed(_demo_parsed(Kind.DEALS, frame, as_of), origin="demo")
         newest = demo.snapshots[-1][0]
-        for kind, frame in ((Kind.ACTIVITIES, demo.activities),
-                            (Kind.TARGETS, demo.targets), (Kind.REPS, demo.reps)):
+        for kind, frame in (
+            (Kind.ACTIVITIES, demo.activities),
+            (Kind.TARGETS, demo.targets),
+            (Kind.REPS, demo.reps),
+        ):
             self.import_parsed(_demo_parsed(kind, frame, newest), origin="demo")
         return True
 
 
 def _is_busy(error: OperationalError) -> bool:
-    """True for SQLite's 'database is locked' and similar lock timeouts."""
+    """True for SQLite's 'database is locked' and the servers' lock timeouts."""
     text = str(error).lower()
-    return "locked" in text or "busy" in text
+    return any(
+        sign in text for sign in ("locked", "busy", "lock timeout", "lock wait timeout")
+    )
 
 
 def _as_date(value: object) -> date:
@@ -654,9 +768,15 @@ def _demo_parsed(kind: Kind, frame: pd.DataFrame, as_of: date) -> ParsedFile:
     name = f"demo_{kind.value}_{as_of.isoformat()}"
     canonical = frame.reindex(columns=field_names(kind)).copy()
     canonical.insert(0, "row", range(2, len(canonical) + 2))
-    report = ImportReport(file=name, kind=kind.value, rows_read=len(canonical),
-                          rows_imported=len(canonical), as_of=as_of,
-                          as_of_source="demo")
+    report = ImportReport(
+        file=name,
+        kind=kind.value,
+        rows_read=len(canonical),
+        rows_imported=len(canonical),
+        as_of=as_of,
+        as_of_source="demo",
+    )
     digest = hashlib.sha256(f"kongpan-demo:{name}".encode()).hexdigest()
-    return ParsedFile(kind=kind, frame=canonical, report=report, sha256=digest,
-                      as_of=as_of)
+    return ParsedFile(
+        kind=kind, frame=canonical, report=report, sha256=digest, as_of=as_of
+    )

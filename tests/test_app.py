@@ -135,8 +135,9 @@ def test_upload_preview_then_import_through_the_page(store_url):
     app.switch_page("app_pages/import_data.py").run()
 
     payload = (CASES / "C13_weekly_2024W12.csv").read_bytes()
-    app.get("file_uploader")[0].set_value(("C13_weekly_2024W12.csv", payload,
-                                           "text/csv")).run()
+    app.get("file_uploader")[0].set_value(
+        ("C13_weekly_2024W12.csv", payload, "text/csv")
+    ).run()
     assert not app.exception
     assert _metric(app, "Rows read") == "5"
     assert _metric(app, "Rejected") == "0"
@@ -162,7 +163,8 @@ def test_bad_upload_shows_a_message_not_a_traceback(store_url):
     app.run()
     app.switch_page("app_pages/import_data.py").run()
 
-    app.get("file_uploader")[0].set_value(("broken.xlsx", b"PK\x03\x04 not a zip",
-                                           "application/octet-stream")).run()
+    app.get("file_uploader")[0].set_value(
+        ("broken.xlsx", b"PK\x03\x04 not a zip", "application/octet-stream")
+    ).run()
     assert not app.exception
     assert any("broken.xlsx" in error.value for error in app.error)

@@ -107,7 +107,11 @@ def detect_kind(headers: list[str | None]) -> Kind | None:
         activities & set(SIGNATURE[Kind.ACTIVITIES][1:])
     )
     deal_only = mapped[Kind.DEALS] & {
-        "amount", "deal_name", "expected_close", "closed_at", "win_probability",
+        "amount",
+        "deal_name",
+        "expected_close",
+        "closed_at",
+        "win_probability",
         "created_at",
     }
     if "stage" in mapped[Kind.DEALS] and not (follow_up and not deal_only):

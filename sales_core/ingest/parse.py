@@ -44,18 +44,44 @@ from sales_core.text import clean_text, customer_key, fold
 
 log = logging.getLogger(__name__)
 
-_SUMMARY_WORDS = frozenset({
-    "合计", "总计", "小计", "汇总", "本页合计", "本月合计", "总合计", "累计合计",
-    "total", "totals", "grandtotal", "subtotal", "sum",
-})
+_SUMMARY_WORDS = frozenset(
+    {
+        "合计",
+        "总计",
+        "小计",
+        "汇总",
+        "本页合计",
+        "本月合计",
+        "总合计",
+        "累计合计",
+        "total",
+        "totals",
+        "grandtotal",
+        "subtotal",
+        "sum",
+    }
+)
 _BRACKETED = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
 _HEADER_UNIT = re.compile(r"[(\[（【]([^)\]）】]*)[)\]）】]\s*$")
 _UNIT_SCALES = (("亿", 1e8), ("百万", 1e6), ("万", 1e4), ("千", 1e3))
 _LATIN_THOUSANDS = re.compile(r"(?<![a-z])(?:k|thousands?)(?![a-z])")
-_UNIT_CURRENCIES = (("usd", "USD"), ("$", "USD"), ("美元", "USD"), ("eur", "EUR"),
-                    ("€", "EUR"), ("欧元", "EUR"), ("港元", "HKD"), ("hkd", "HKD"),
-                    ("日元", "JPY"), ("jpy", "JPY"), ("rmb", "CNY"), ("cny", "CNY"),
-                    ("¥", "CNY"), ("人民币", "CNY"), ("元", "CNY"))
+_UNIT_CURRENCIES = (
+    ("usd", "USD"),
+    ("$", "USD"),
+    ("美元", "USD"),
+    ("eur", "EUR"),
+    ("€", "EUR"),
+    ("欧元", "EUR"),
+    ("港元", "HKD"),
+    ("hkd", "HKD"),
+    ("日元", "JPY"),
+    ("jpy", "JPY"),
+    ("rmb", "CNY"),
+    ("cny", "CNY"),
+    ("¥", "CNY"),
+    ("人民币", "CNY"),
+    ("元", "CNY"),
+)
 _PLAIN_NUMBER = re.compile(r"^[\s\d,.+\-()¥$￥]*$")
 _NOTE_LABEL = re.compile(r"^[^\d:：]{1,10}[:：]")
 _NOTE_START = ("注", "备注", "说明", "数据来源", "note", "source:", "prepared by")
@@ -71,9 +97,27 @@ _TITLE_STAMP = re.compile(
 ACTIVITY_KINDS = {
     "call": ("电话", "致电", "通话", "call", "phone", "phone call"),
     "visit": ("拜访", "上门", "面访", "实地", "visit", "on-site", "onsite"),
-    "message": ("微信", "短信", "消息", "企业微信", "钉钉", "message", "wechat", "sms", "chat"),
+    "message": (
+        "微信",
+        "短信",
+        "消息",
+        "企业微信",
+        "钉钉",
+        "message",
+        "wechat",
+        "sms",
+        "chat",
+    ),
     "email": ("邮件", "电子邮件", "email", "e-mail", "mail"),
-    "meeting": ("会议", "视频会议", "线上会议", "演示", "meeting", "video call", "demo"),
+    "meeting": (
+        "会议",
+        "视频会议",
+        "线上会议",
+        "演示",
+        "meeting",
+        "video call",
+        "demo",
+    ),
 }
 
 
@@ -130,7 +174,7 @@ def _pick_sheet(
         headers = _header_texts(sheet.grid.iloc[position].tolist())
         found = detect_kind(headers)
         fits = kind is None or found in (None, kind)
-        has_rows = bool(sheet.grid.iloc[position + 1:].notna().any().any())
+        has_rows = bool(sheet.grid.iloc[position + 1 :].notna().any().any())
         rank = (fits, has_rows, found is not None, score)
         if best is None or rank > best[0]:
             best = (rank, sheet, position, headers, found)
@@ -167,7 +211,9 @@ def _as_of_from_name(file_name: str) -> tuple[date | None, bool]:
     week = _NAME_WEEK.search(stem)
     if week:
         try:
-            return date.fromisocalendar(int(week.group(1)), int(week.group(2)), 5), False
+            return date.fromisocalendar(
+                int(week.group(1)), int(week.group(2)), 5
+            ), False
         except ValueError:
             return None, False
     return None, False
@@ -221,8 +267,9 @@ def _header_unit(header: str | None) -> tuple[float, str | None, str | None]:
     return scale, currency, match.group(1)
 
 
-def _file_date_order(coded: dict[int, _Coded], fields: dict[str, int],
-                     kind: Kind) -> str | None:
+def _file_date_order(
+    coded: dict[int, _Coded], fields: dict[str, int], kind: Kind
+) -> str | None:
     """One d/m order for the whole file when its date columns agree.
 
     A column that proves day-first (a 25 in the first place) decides the
@@ -374,8 +421,9 @@ def _parse_values(
             parsed = parse_amounts(distinct)
             scale, unit_currency, unit = _header_unit(rows.headers.get(spec.name))
             bare = distinct.map(
-                lambda value: not isinstance(value, str)
-                or bool(_PLAIN_NUMBER.match(value))
+                lambda value: (
+                    not isinstance(value, str) or bool(_PLAIN_NUMBER.match(value))
+                )
             )
             scaled = parsed.values.where(~bare.astype(bool), parsed.values * scale)
             frame[spec.name] = column.expand(scaled).astype(float)
@@ -383,22 +431,28 @@ def _parse_values(
                 report.notes.append(f"amount_unit:{rows.headers.get(spec.name)}")
             if unit_currency and parsed.extra is not None:
                 parsed.extra = parsed.extra.where(parsed.extra.notna(), unit_currency)
-            rows.flag(column.expand_mask(parsed.bad), "unparseable_amount",
-                      spec.name, raw)
+            rows.flag(
+                column.expand_mask(parsed.bad), "unparseable_amount", spec.name, raw
+            )
             if parsed.extra is not None:
                 frame[f"_{spec.name}_currency"] = column.expand(parsed.extra)
             frame[f"_{spec.name}_raw"] = column.expand(distinct.map(_clean_cell))
         elif spec.type == FieldType.PROBABILITY:
             parsed = parse_probabilities(distinct)
             frame[spec.name] = column.expand(parsed.values).astype(float)
-            rows.flag(column.expand_mask(parsed.bad), "unparseable_probability",
-                      spec.name, raw)
+            rows.flag(
+                column.expand_mask(parsed.bad),
+                "unparseable_probability",
+                spec.name,
+                raw,
+            )
         elif spec.type == FieldType.BOOL:
             parsed = parse_bools(distinct)
             values = column.expand(parsed.values.astype(object))
             frame[spec.name] = values.where(values.notna(), None)
-            rows.flag(column.expand_mask(parsed.bad), "unparseable_bool",
-                      spec.name, raw)
+            rows.flag(
+                column.expand_mask(parsed.bad), "unparseable_bool", spec.name, raw
+            )
         elif spec.type == FieldType.MONTH:
             years = body[fields["year"]] if "year" in fields else None
             parsed = parse_months(raw, years)
@@ -412,8 +466,7 @@ def _parse_values(
             if unknown.any():
                 shown = column.expand(text)
                 hints = shown[unknown].map(model.suggest)
-                rows.flag(unknown, "unknown_stage", spec.name, shown,
-                          suggestions=hints)
+                rows.flag(unknown, "unknown_stage", spec.name, shown, suggestions=hints)
         elif spec.type == FieldType.INTEGER:
             frame[spec.name] = pd.to_numeric(
                 column.expand(distinct.map(_clean_cell)), errors="coerce"
@@ -447,7 +500,9 @@ def _finish_deals(frame: pd.DataFrame, rows: _Rows, model: StageModel) -> None:
     closed = frame["stage"].isin([model.won_key, model.lost_key])
     fill_close = closed & frame["closed_at"].isna() & frame["expected_close"].notna()
     frame.loc[fill_close, "closed_at"] = frame.loc[fill_close, "expected_close"]
-    undated_wins = int((frame["stage"].eq(model.won_key) & frame["closed_at"].isna()).sum())
+    undated_wins = int(
+        (frame["stage"].eq(model.won_key) & frame["closed_at"].isna()).sum()
+    )
     if undated_wins:
         rows.report.notes.append(f"won_without_close_date:{undated_wins}")
 
@@ -518,9 +573,10 @@ def _newest_date(frame: pd.DataFrame, kind: Kind) -> date | None:
     """
     latest = pd.Timestamp(date.today()) + pd.Timedelta(days=1)
     columns = [
-        spec.name for spec in FIELDS[kind]
-        if spec.type == FieldType.DATE and spec.name not in ("expected_close",
-                                                             "next_step_due")
+        spec.name
+        for spec in FIELDS[kind]
+        if spec.type == FieldType.DATE
+        and spec.name not in ("expected_close", "next_step_due")
     ]
     newest = None
     for name in columns:
@@ -557,12 +613,13 @@ def parse_file(
     if kind is None:
         raise ImportRefused("unknown_kind", file=file_name)
 
-    report = ImportReport(file=file_name, kind=kind.value, sheet=sheet.sheet,
-                          encoding=sheet.encoding)
+    report = ImportReport(
+        file=file_name, kind=kind.value, sheet=sheet.sheet, encoding=sheet.encoding
+    )
     grid = sheet.grid
     report.header_row = int(grid.index[header_at]) + 1
 
-    body = grid.iloc[header_at + 1:]
+    body = grid.iloc[header_at + 1 :]
     coded = {i: _Coded.of(body[i]) for i in range(grid.shape[1])}
     texts = {i: column.uniques.map(_clean_cell) for i, column in coded.items()}
     present = {i for i, text in texts.items() if text.notna().any()}
@@ -581,19 +638,22 @@ def parse_file(
             if name in field_names(kind):
                 fields[name] = by_header[header]
     else:
-        fields = map_columns([headers[i] if i in columns else None
-                              for i in range(len(headers))], kind).fields
+        fields = map_columns(
+            [headers[i] if i in columns else None for i in range(len(headers))], kind
+        ).fields
     lacking = missing_required(fields, kind)
     if lacking:
-        raise ImportRefused("missing_column", file=file_name, field=lacking[0],
-                            kind=kind.value)
+        raise ImportRefused(
+            "missing_column", file=file_name, field=lacking[0], kind=kind.value
+        )
     used = set(fields.values())
     report.mapping = {name: labels[i] for name, i in fields.items()}
     report.unmapped_columns = [labels[i] for i in columns if i not in used]
 
     body = body[columns]
-    cell_text = pd.DataFrame({i: coded[i].expand(texts[i]) for i in columns},
-                             index=body.index)
+    cell_text = pd.DataFrame(
+        {i: coded[i].expand(texts[i]) for i in columns}, index=body.index
+    )
     filled = cell_text.notna().any(axis=1)
     last_filled = filled[filled].index.max() if filled.any() else None
     if last_filled is not None:
@@ -624,7 +684,9 @@ def parse_file(
         has_stage = cell_text[fields["stage"]].notna()
         roles = roles.where(~has_stage | (roles == "summary_row"), None)
     for index, role in roles[roles.notna()].items():
-        report.rows_skipped.append(SkippedRow(row=int(user_rows.loc[index]), reason=role))
+        report.rows_skipped.append(
+            SkippedRow(row=int(user_rows.loc[index]), reason=role)
+        )
     keep = roles.isna()
     body = body[keep]
     user_rows = user_rows[keep]
@@ -677,9 +739,17 @@ def parse_file(
     sha256 = hashlib.sha256(payload).hexdigest()
     log.info(
         "parsed %s: %s, %d read, %d imported, %d rejected",
-        file_name, kind.value, report.rows_read, report.rows_imported,
+        file_name,
+        kind.value,
+        report.rows_read,
+        report.rows_imported,
         report.rows_rejected,
     )
-    return ParsedFile(kind=kind, frame=frame, report=report, sha256=sha256,
-                      as_of=report.as_of,
-                      headers=[labels[i] for i in columns])
+    return ParsedFile(
+        kind=kind,
+        frame=frame,
+        report=report,
+        sha256=sha256,
+        as_of=report.as_of,
+        headers=[labels[i] for i in columns],
+    )

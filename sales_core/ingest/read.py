@@ -120,8 +120,7 @@ def _read_csv(payload: bytes, file_name: str) -> RawSheet:
 
     rows: list[list[str]] = []
     line_numbers: list[int] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                        strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     line = 1
     try:
         for record in reader:
@@ -170,19 +169,22 @@ def _check_zip(payload: bytes, file_name: str) -> None:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
             entries = archive.infolist()
             total = sum(entry.file_size for entry in entries)
-            if total > MAX_UNZIPPED_BYTES or total > MAX_ZIP_RATIO * max(len(payload), 1):
+            if total > MAX_UNZIPPED_BYTES or total > MAX_ZIP_RATIO * max(
+                len(payload), 1
+            ):
                 raise ImportRefused("archive_bomb", file=file_name)
             for entry in entries:
-                if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(
-                    ".xml"
-                ):
+                if entry.filename.startswith(
+                    "xl/worksheets/"
+                ) and entry.filename.endswith(".xml"):
                     _check_sheet_size(archive, entry, file_name)
     except zipfile.BadZipFile:
         raise ImportRefused("corrupt_excel", file=file_name) from None
 
 
-def _check_sheet_size(archive: zipfile.ZipFile, entry: zipfile.ZipInfo,
-                      file_name: str) -> None:
+def _check_sheet_size(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, file_name: str
+) -> None:
     last_row = last_column = 0
     tail = b""
     with archive.open(entry) as stream:
@@ -205,7 +207,10 @@ def _read_excel(payload: bytes, file_name: str) -> list[RawSheet]:
         _check_zip(payload, file_name)
     try:
         book = pd.read_excel(
-            io.BytesIO(payload), sheet_name=None, header=None, engine="calamine",
+            io.BytesIO(payload),
+            sheet_name=None,
+            header=None,
+            engine="calamine",
             dtype=object,
         )
     except Exception as error:  # calamine raises its own error types
@@ -215,13 +220,16 @@ def _read_excel(payload: bytes, file_name: str) -> list[RawSheet]:
     for name, grid in book.items():
         if len(grid) > MAX_ROWS:
             raise ImportRefused("too_many_rows", file=file_name, limit=MAX_ROWS)
-        positions = [i for i in range(grid.shape[1]) if grid[grid.columns[i]].notna().any()]
+        positions = [
+            i for i in range(grid.shape[1]) if grid[grid.columns[i]].notna().any()
+        ]
         if len(positions) > MAX_COLUMNS:
             raise ImportRefused("too_many_columns", file=file_name, limit=MAX_COLUMNS)
         trimmed = grid.iloc[:, positions].astype(object)
         trimmed.columns = range(len(positions))
-        sheets.append(RawSheet(grid=trimmed, sheet=str(name), encoding=None,
-                               positions=positions))
+        sheets.append(
+            RawSheet(grid=trimmed, sheet=str(name), encoding=None, positions=positions)
+        )
     return sheets
 
 
@@ -232,7 +240,10 @@ def read_sheets(payload: bytes, file_name: str) -> list[RawSheet]:
     if not payload:
         raise ImportRefused("empty_file", file=file_name)
     suffix = PurePath(file_name).suffix.lower()
-    is_excel = suffix in EXCEL_SUFFIXES or payload[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+    is_excel = suffix in EXCEL_SUFFIXES or payload[:4] in (
+        b"PK\x03\x04",
+        b"\xd0\xcf\x11\xe0",
+    )
     if is_excel:
         return _read_excel(payload, file_name)
     if suffix and suffix not in CSV_SUFFIXES:

@@ -125,7 +125,9 @@ class ImportReport:
                 {"row": i.row, "column": i.column, "reason": i.reason, "kind": i.kind}
                 for i in self.rejections
             ],
-            "issues": [i.as_dict() for i in self.issues if i.severity != Severity.ERROR],
+            "issues": [
+                i.as_dict() for i in self.issues if i.severity != Severity.ERROR
+            ],
             "unmapped_columns": self.unmapped_columns,
             "unknown_stages": self.unknown_stages,
             "mapping": self.mapping,

@@ -34,17 +34,27 @@ _NUMERIC_DM = re.compile(
     r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})"
     r"(?:[ t]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
 )
-_DAY_MON_YEAR = re.compile(r"^(?P<d>\d{1,2})[- ](?P<mon>[a-z]{3,9})\.?[- ,]+(?P<y>\d{4})$")
+_DAY_MON_YEAR = re.compile(
+    r"^(?P<d>\d{1,2})[- ](?P<mon>[a-z]{3,9})\.?[- ,]+(?P<y>\d{4})$"
+)
 _MON_DAY_YEAR = re.compile(r"^(?P<mon>[a-z]{3,9})\.? (?P<d>\d{1,2}),? (?P<y>\d{4})$")
 _SERIAL_TEXT = re.compile(r"^\d{5}(?:\.\d+)?$")
 _MONTHS = {
     name: number
     for number, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"),
-            ("apr", "april"), ("may",), ("jun", "june"), ("jul", "july"),
-            ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
-            ("nov", "november"), ("dec", "december"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
         ],
         start=1,
     )
@@ -150,14 +160,18 @@ def parse_dates(raw: pd.Series, order: str | None = None) -> Parsed:
     """
     if raw.dtype.kind == "M":
         values = raw.dt.tz_localize(None) if raw.dt.tz is not None else raw
-        return Parsed(values.astype("datetime64[us]"), pd.Series(False, index=raw.index))
+        return Parsed(
+            values.astype("datetime64[us]"), pd.Series(False, index=raw.index)
+        )
 
     result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     blank = blank_mask(raw)
     kinds = per_value(raw, type)
     stamp_mask = kinds.isin((datetime, pd.Timestamp, date)) & ~blank
     if stamp_mask.any():
-        result.loc[stamp_mask] = pd.to_datetime(raw[stamp_mask]).astype("datetime64[us]")
+        result.loc[stamp_mask] = pd.to_datetime(raw[stamp_mask]).astype(
+            "datetime64[us]"
+        )
     number_mask = kinds.isin((int, float, np.float64, np.int64)) & ~blank
     if number_mask.any():
         numbers = raw[number_mask].astype(float)
@@ -179,7 +193,9 @@ def parse_dates(raw: pd.Series, order: str | None = None) -> Parsed:
     return Parsed(result, bad, note)
 
 
-def _parse_date_text(text: pd.Series, order: str | None) -> tuple[pd.Series, str | None]:
+def _parse_date_text(
+    text: pd.Series, order: str | None
+) -> tuple[pd.Series, str | None]:
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     todo = pd.Series(True, index=text.index)
 
@@ -221,12 +237,31 @@ def _parse_date_text(text: pd.Series, order: str | None) -> tuple[pd.Series, str
 
 
 _CURRENCY_MARKS = (
-    ("us$", "USD"), ("usd", "USD"), ("$", "USD"), ("rmb", "CNY"), ("cny", "CNY"),
-    ("人民币", "CNY"), ("¥", "CNY"), ("元", "CNY"), ("eur", "EUR"), ("€", "EUR"),
-    ("gbp", "GBP"), ("£", "GBP"), ("rub", "RUB"), ("₽", "RUB"),
+    ("us$", "USD"),
+    ("usd", "USD"),
+    ("$", "USD"),
+    ("rmb", "CNY"),
+    ("cny", "CNY"),
+    ("人民币", "CNY"),
+    ("¥", "CNY"),
+    ("元", "CNY"),
+    ("eur", "EUR"),
+    ("€", "EUR"),
+    ("gbp", "GBP"),
+    ("£", "GBP"),
+    ("rub", "RUB"),
+    ("₽", "RUB"),
 )
-_UNITS = (("亿", 1e8), ("百万", 1e6), ("万", 1e4), ("w", 1e4), ("千", 1e3), ("k", 1e3),
-          ("mn", 1e6), ("m", 1e6))
+_UNITS = (
+    ("亿", 1e8),
+    ("百万", 1e6),
+    ("万", 1e4),
+    ("w", 1e4),
+    ("千", 1e3),
+    ("k", 1e3),
+    ("mn", 1e6),
+    ("m", 1e6),
+)
 _NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)$")
 
 
@@ -276,13 +311,17 @@ def parse_amounts(raw: pd.Series) -> Parsed:
     if raw.dtype.kind in "iuf":
         values = raw.astype(float)
         infinite = np.isinf(values)
-        return Parsed(values.where(~infinite), pd.Series(infinite, index=raw.index),
-                      extra=pd.Series(None, index=raw.index, dtype=object))
+        return Parsed(
+            values.where(~infinite),
+            pd.Series(infinite, index=raw.index),
+            extra=pd.Series(None, index=raw.index, dtype=object),
+        )
     blank = raw.isna()
     text = fold_cells(raw)
     lookup = {cell: _read_amount(cell) for cell in text[~blank].unique()}
     numbers = per_value(
-        raw, lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        raw,
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool),
         missing=False,
     ).astype(bool)
     values = pd.Series(np.nan, index=raw.index, dtype=float)
@@ -330,7 +369,9 @@ def parse_bools(raw: pd.Series) -> Parsed:
     return Parsed(values, bad)
 
 
-_MONTH_TEXT = re.compile(r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*月?(?:[-/.]\d{1,2}.*)?$")
+_MONTH_TEXT = re.compile(
+    r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*月?(?:[-/.]\d{1,2}.*)?$"
+)
 
 
 def parse_months(raw: pd.Series, years: pd.Series | None = None) -> Parsed:
@@ -354,7 +395,8 @@ def parse_months(raw: pd.Series, years: pd.Series | None = None) -> Parsed:
         year = pd.to_numeric(fold_cells(years), errors="coerce")
         bare = months.isna() & number.between(1, 12) & year.notna()
         months.loc[bare] = (
-            year[bare].astype(int).astype(str) + "-"
+            year[bare].astype(int).astype(str)
+            + "-"
             + number[bare].astype(int).astype(str).str.zfill(2)
         )
     bad = months.isna() & (text != "")
