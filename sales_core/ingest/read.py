@@ -26,11 +26,12 @@ MAX_UNZIPPED_BYTES = 600 * 1024 * 1024
 MAX_ZIP_RATIO = 150
 MAX_COLUMNS = 500
 MAX_CELLS = 40_000_000
-# Any cell reference attribute (r="XFD1048576" or r='A1', any prefix or
-# spacing) and any row number: the reader places cells by these, however
-# they are written.
-_CELL_REF = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]{1,3})([0-9]{1,7})["']""")
-_ROW_REF = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\sr\s*=\s*["']([0-9]{1,7})["']""")
+# Cell references with two or three column letters (AA and beyond), cell
+# references with seven-digit rows, and row numbers: the reader sizes its grid
+# from the farthest of them, however the attribute is written.
+_WIDE_REF = re.compile(rb"""r\s*=\s*["']([A-Za-z]{2,3})[0-9]{1,7}["']""")
+_DEEP_REF = re.compile(rb"""r\s*=\s*["'][A-Za-z]{1,3}([0-9]{7})["']""")
+_ROW_REF = re.compile(rb"""row\b[^>]*?\br\s*=\s*["']([0-9]{1,7})["']""")
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -185,16 +186,18 @@ def _check_zip(payload: bytes, file_name: str) -> None:
 def _check_sheet_size(
     archive: zipfile.ZipFile, entry: zipfile.ZipInfo, file_name: str
 ) -> None:
-    last_row = last_column = 0
+    last_row, last_column = 0, 26
     tail = b""
     with archive.open(entry) as stream:
-        while chunk := stream.read(1 << 20):
+        while chunk := stream.read(1 << 22):
             block = tail + chunk
-            for match in _CELL_REF.finditer(block):
-                last_column = max(last_column, _column_number(match.group(1).upper()))
-                last_row = max(last_row, int(match.group(2)))
-            for match in _ROW_REF.finditer(block):
-                last_row = max(last_row, int(match.group(1)))
+            letters = set(_WIDE_REF.findall(block))
+            if letters:
+                widest = max(_column_number(text.upper()) for text in letters)
+                last_column = max(last_column, widest)
+            numbers = _ROW_REF.findall(block) + _DEEP_REF.findall(block)
+            if numbers:
+                last_row = max(last_row, max(map(int, numbers)))
             tail = block[-256:]
     if last_row > MAX_ROWS + 1:
         raise ImportRefused("too_many_rows", file=file_name, limit=MAX_ROWS)
