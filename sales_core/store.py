@@ -191,6 +191,7 @@ class ImportResult:
             **self.parsed.report.as_dict(),
             "snapshot_id": self.snapshot_id,
             "duplicate_of": self.duplicate_of,
+            "activities_added": self.activities_added,
             "message_kind": "already_imported" if self.duplicate_of else "imported",
         }
 
@@ -630,11 +631,27 @@ class Store:
             return [_as_date(value) for value in conn.execute(query).scalars()]
 
     def version(self) -> str:
-        """A token that changes whenever a snapshot or a target is written."""
+        """A token that changes whenever a snapshot or a target is written.
+
+        Ids alone are not enough: SQLite hands a deleted largest id out again,
+        so counts and the latest write times are part of the token.
+        """
         with self.engine.connect() as conn:
-            newest_snapshot = conn.execute(select(func.max(snapshots.c.snapshot_id)))
-            newest_target = conn.execute(select(func.max(targets.c.target_id)))
-            return f"s{newest_snapshot.scalar() or 0}-t{newest_target.scalar() or 0}"
+            snapshot_facts = conn.execute(
+                select(
+                    func.max(snapshots.c.snapshot_id),
+                    func.count(),
+                    func.max(snapshots.c.imported_at),
+                )
+            ).one()
+            target_facts = conn.execute(
+                select(
+                    func.max(targets.c.target_id),
+                    func.count(),
+                    func.max(targets.c.updated_at),
+                )
+            ).one()
+        return "s{}:{}:{}-t{}:{}:{}".format(*snapshot_facts, *target_facts)
 
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:

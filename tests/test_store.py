@@ -448,3 +448,18 @@ def test_load_deals_same_as_of_last_import_wins_per_deal(store_url: str) -> None
     assert deals.loc["D-2", "stage"] == "won"
     assert deals.loc["D-2", "amount"] == 2500
     assert deals.loc["D-2", "owner"] == "李四"
+
+
+def test_version_changes_when_a_target_is_replaced(store_url):
+    """SQLite reuses a deleted largest id; the cache token must still move."""
+    store = Store(store_url)
+    first = pd.DataFrame(
+        {"owner": [None], "team": ["华东"], "month": ["2026-11"], "target": [1000.0]}
+    )
+    store.set_targets(first)
+    before = store.version()
+
+    store.set_targets(first.assign(target=400.0))
+
+    assert store.version() != before
+    assert store.load_targets("2026-11")["target"].tolist() == [400.0]
