@@ -159,6 +159,10 @@ def _commit(parsed: ParsedFile) -> None:
                 rows=parsed.report.rows_imported,
             )
         )
+        for note in result.report.notes:
+            code, _, detail = note.partition(":")
+            if code == "key_collision_across_files":
+                st.warning(tr(f"note_{code}", detail=plain(detail)))
 
 
 def _one_file(upload, index: int) -> ParsedFile | None:

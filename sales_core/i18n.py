@@ -124,6 +124,7 @@ ZH: dict[str, str] = {
     "note_file_name_has_several_dates": "文件名里有多个日期，已取最后一个，请核对日期。",
     "note_as_of_sources_disagree": "文件名和标题行的导出时间不一致（{detail}），已按文件名，请核对。",
     "note_won_without_close_date": "{detail} 个已成交商机没有成交日期，不计入任何月份的成交额。",
+    "note_key_collision_across_files": "有 {detail} 个没有编号的商机（同一客户、同一商机名）也出现在同一天的另一份导出里，看板上只显示最后导入的那一条；请在导出里加上商机编号。",
     "no_target_hint": "还没有本月目标：在「数据导入」上传业绩目标表，或在本页下方「编辑目标」里填写。",
     "demo_replace_hint": "现在是演示数据；导入第一份真实的商机导出后，演示数据会被整体替换。",
     "Import done.": "导入完成。",
@@ -208,6 +209,9 @@ _EN = {
     "disagree ({detail}); the file name's date is used. Please check.",
     "note_won_without_close_date": "{detail} won deals have no close date and count "
     "in no month's won amount.",
+    "note_key_collision_across_files": "{detail} deals without an id (same customer "
+    "and deal name) are also in another export of the same day; only the one "
+    "imported last is shown. Add a deal id column to the exports.",
     "no_target_hint": "No target for this month yet: upload a targets sheet on Data "
     "import, or fill them in under 'Edit targets' below.",
     "demo_replace_hint": "This is demo data; the first real deal export you import "

@@ -403,6 +403,7 @@ class Store:
                 return ImportResult(parsed, None, duplicate_of=existing)
             if origin != "demo" and parsed.kind == Kind.DEALS:
                 self._drop_demo(conn)
+                self._note_shared_keys(conn, parsed)
             snapshot_id = self._insert_snapshot(conn, parsed, imported_by, origin)
             added = self._insert_rows(conn, parsed, snapshot_id, progress, origin)
             return ImportResult(parsed, snapshot_id, activities_added=added)
@@ -417,6 +418,33 @@ class Store:
             result.duplicate_of,
         )
         return result
+
+    def _note_shared_keys(self, conn: Connection, parsed: ParsedFile) -> None:
+        """Say when a built deal key is already in another file of the same day.
+
+        Files of one as_of (one per team) form that week's picture together;
+        a deal without an id that two of them hold under the same customer
+        and deal name is shown once, from the file imported last. The report
+        says so instead of merging silently.
+        """
+        built = [key for key in parsed.frame["deal_id"] if str(key).startswith("~")]
+        if not built:
+            return
+        same_day = select(snapshots.c.snapshot_id).where(
+            (snapshots.c.kind == Kind.DEALS.value) & (snapshots.c.as_of == parsed.as_of)
+        )
+        shared = set()
+        for start in range(0, len(built), 500):
+            shared.update(
+                conn.execute(
+                    select(deals.c.deal_id).where(
+                        deals.c.snapshot_id.in_(same_day)
+                        & deals.c.deal_id.in_(built[start : start + 500])
+                    )
+                ).scalars()
+            )
+        if shared:
+            parsed.report.notes.append(f"key_collision_across_files:{len(shared)}")
 
     def _drop_demo(self, conn: Connection) -> None:
         """The first real deal export replaces the demo data set entirely."""

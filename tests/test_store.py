@@ -463,3 +463,20 @@ def test_version_changes_when_a_target_is_replaced(store_url):
 
     assert store.version() != before
     assert store.load_targets("2026-11")["target"].tolist() == [400.0]
+
+
+def test_same_day_files_sharing_a_built_key_are_reported(store_url):
+    """Two team files of one day with the same id-less deal: said, not silent."""
+    store = Store(store_url)
+    header = "客户名称,商机名称,负责人,销售阶段,预计金额\n"
+    store.import_file(
+        (header + "甲公司,ERP项目,张三,已成交,50万\n").encode(),
+        "华东_商机导出_2026-11-27.csv",
+    )
+
+    second = store.import_file(
+        (header + "甲公司,ERP项目,王五,已成交,30万\n").encode(),
+        "华南_商机导出_2026-11-27.csv",
+    )
+
+    assert "key_collision_across_files:1" in second.report.notes
