@@ -275,9 +275,27 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as dicts with None for NaN/NaT, ready for executemany."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    return clean.to_dict("records")
+    """Rows as dicts with None for NaN/NaT, ready for executemany.
+
+    Built column by column (datetimes as Python datetimes, numbers as Python
+    floats): DataFrame.to_dict boxes every cell one at a time, which was
+    most of the write time for a 100,000-row export.
+    """
+    names = list(frame.columns)
+    columns = [_plain_values(frame[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _plain_values(column: pd.Series) -> list:
+    """A column as Python values, None where it is empty."""
+    present = column.notna().to_numpy()
+    if column.dtype.kind == "M":
+        values = list(column.dt.to_pydatetime())
+    elif column.dtype.kind in "fiu":
+        values = column.astype(float).tolist()
+    else:
+        values = column.astype(object).tolist()
+    return [value if keep else None for value, keep in zip(values, present, strict=True)]
 
 
 def _activity_key(row: dict) -> str:

@@ -61,6 +61,7 @@ _SUMMARY_WORDS = frozenset(
         "sum",
     }
 )
+_SUMMARY_FIRST = frozenset(word[0] for word in _SUMMARY_WORDS) | {"ｔ", "ｓ", "ｇ"}
 _BRACKETED = re.compile(r"[(\[（【][^)\]）】]*[)\]）】]")
 _HEADER_UNIT = re.compile(r"[(\[（【]([^)\]）】]*)[)\]）】]\s*$")
 _UNIT_SCALES = (("亿", 1e8), ("百万", 1e6), ("万", 1e4), ("千", 1e3))
@@ -236,7 +237,9 @@ def _as_of_from_title(title_cells: list[object]) -> date | None:
 
 def _is_summary_word(text: object) -> bool:
     """'合计', '合 计', '合计(元)', 'Total:', 'Grand Total' — a totals label."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > 24:
+        return False
+    if text[:1].casefold() not in _SUMMARY_FIRST:
         return False
     key = _BRACKETED.sub("", fold(text)).replace(" ", "").rstrip(":：")
     return key in _SUMMARY_WORDS
