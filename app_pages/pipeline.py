@@ -6,7 +6,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_ui.common import downloads, lang, plain, show_error, stage_name, store, tr
+from app_ui.common import (
+    display_text,
+    downloads,
+    lang,
+    plain,
+    show_error,
+    stage_name,
+    store,
+    tr,
+)
 from app_ui.pipeline import (
     board,
     deal_history,
@@ -254,7 +263,7 @@ def _deal_section(deals: pd.DataFrame) -> None:
         list(labels),
         index=None,
         placeholder=tr("Choose a deal"),
-        format_func=lambda key: f"{labels.get(key) or '—'} · {key}",
+        format_func=lambda key: f"{display_text(labels.get(key))} · {key}",
         key="pipeline_deal",
     )
     if deal_id is None:

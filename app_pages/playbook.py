@@ -6,7 +6,16 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import playbook as book
-from app_ui.common import downloads, lang, show_error, stage_name, store, tr
+from app_ui.common import (
+    display_text,
+    downloads,
+    lang,
+    plain,
+    show_error,
+    stage_name,
+    store,
+    tr,
+)
 from sales_core import playbook
 from sales_core.i18n import money, t
 from sales_core.metrics.plays import MIN_DEALS
@@ -147,7 +156,7 @@ with library_tab:
         found = []
     st.caption(tr("plays_found", count=len(found)))
     for play in found:
-        with st.expander(f"{_kind_name(play.kind)} · {play.title}"):
+        with st.expander(f"{_kind_name(play.kind)} · {plain(play.title)}"):
             _show_play(play)
 
     st.divider()
@@ -209,7 +218,7 @@ with edit_tab:
         if submitted:
             try:
                 saved = playbook.edit_play(store(), play.key, values, by=editor)
-                _saved(tr("saved_play", title=saved.in_lang(language).title,
+                _saved(tr("saved_play", title=plain(saved.in_lang(language).title),
                           version=saved.version))  # fmt: skip
             except Exception as error:
                 show_error(error)
@@ -218,7 +227,7 @@ with edit_tab:
         if st.button(tr("Retire this play"), key="pb_retire"):
             try:
                 playbook.retire_play(store(), play.key, by=editor, note=reason or None)
-                _saved(tr("retired_play", title=play.title))
+                _saved(tr("retired_play", title=plain(play.title)))
             except Exception as error:
                 show_error(error)
 
@@ -251,7 +260,7 @@ with add_tab, st.form("pb_add_form", clear_on_submit=False):
     if st.form_submit_button(tr("Add play"), key="pb_add_submit"):
         try:
             added = playbook.add_play(store(), new_values, by=editor)
-            _saved(tr("added_play", title=added.in_lang(language).title))
+            _saved(tr("added_play", title=plain(added.in_lang(language).title)))
         except Exception as error:
             show_error(error)
 
@@ -268,7 +277,7 @@ with retired_tab:
             if st.button(tr("Restore"), key=f"pb_restore_{play.key}"):
                 try:
                     playbook.restore_play(store(), play.key, by=editor)
-                    _saved(tr("restored_play", title=play.title))
+                    _saved(tr("restored_play", title=plain(play.title)))
                 except Exception as error:
                     show_error(error)
 
@@ -311,7 +320,7 @@ with context_tab:
         deal_rows = deals.set_index("deal_id")
         deal_id = st.selectbox(
             tr("Sample deal"), list(deal_rows.index), key="pb_sample_deal",
-            format_func=lambda key: f"{deal_rows.at[key, 'customer']} · "
+            format_func=lambda key: f"{display_text(deal_rows.at[key, 'customer'])} · "
             f"{_stage(deal_rows.at[key, 'stage'])} · "
             f"{money(deal_rows.at[key, 'amount'], language)}",
         )  # fmt: skip
@@ -320,12 +329,15 @@ with context_tab:
             deal["customer_type"] if isinstance(deal["customer_type"], str) else None
         )
         with st.container(border=True, key="pb_card"):
-            st.text(f"{deal['customer']} · {deal['deal_name'] or deal_id}")
+            name = display_text(deal["deal_name"])
+            st.text(
+                f"{display_text(deal['customer'])} · {deal_id if name == '—' else name}"
+            )
             columns = st.columns(4)
             columns[0].metric(tr("Stage"), stage_name(deal["stage"]))
             columns[1].metric(tr("Customer type"), raw_type or "—")
             columns[2].metric(tr("Amount"), money(deal["amount"], language))
-            columns[3].metric(tr("Owner"), deal["owner"] or "—")
+            columns[3].metric(tr("Owner"), display_text(deal["owner"]))
             suggestion = book.suggested(raw_type, deal["stage"], language)
             if suggestion is None:
                 st.text(tr("No play fits this deal yet."))

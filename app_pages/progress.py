@@ -20,8 +20,11 @@ if not dates:
 months = sorted({f"{day:%Y-%m}" for day in dates}, reverse=True)
 left, right = st.columns(2)
 month = left.selectbox(tr("Month"), months, key="progress_month")
-month_end = month_bounds(month)[1]
-choices = sorted((day for day in dates if day <= month_end), reverse=True)
+month_start, month_end = month_bounds(month)
+after = [day for day in dates if day > month_end][:1]
+choices = sorted(
+    [day for day in dates if month_start <= day <= month_end] + after, reverse=True
+)
 as_of = right.selectbox(tr("As of"), choices, key="progress_as_of")
 
 try:
@@ -35,7 +38,12 @@ language = lang()
 snapshots = store().snapshots()
 if not snapshots.empty and (snapshots["origin"] == "demo").all():
     st.info(tr("demo_note"))
-st.caption(tr("data_note", as_of=as_of.isoformat()))
+st.caption(
+    tr(
+        "data_note" if as_of == dates[-1] else "data_note_older",
+        as_of=as_of.isoformat(),
+    )
+)
 if not team.schedule_published:
     st.warning(tr("calendar_note", year=month[:4]))
 

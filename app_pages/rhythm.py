@@ -222,43 +222,46 @@ def _weekly_figure(
     return figure
 
 
-left, right = st.columns(2)
-left.plotly_chart(
-    _weekly_figure(
-        [
-            ("actions", "Follow-ups", "#1565C0"),
-            ("effective", "Effective contacts", "#90CAF9"),
-        ],
-        [
-            ("team_actions", "Team median follow-ups", {"color": "#C62828"}),
-            (
-                "team_effective",
-                "Team median effective",
-                {"color": "#EF9A9A", "dash": "dash"},
-            ),
-        ],
-        "Follow-ups per week (week ending)",
-    ),
-    key="rhythm_weekly",
-)
-right.plotly_chart(
-    _weekly_figure(
-        [
-            ("new_deals", "New deals", "#2E7D32"),
-            ("stage_advances", "Stage advances", "#A5D6A7"),
-        ],
-        [
-            ("team_new_deals", "Team median new deals", {"color": "#C62828"}),
-            (
-                "team_stage_advances",
-                "Team median advances",
-                {"color": "#EF9A9A", "dash": "dash"},
-            ),
-        ],
-        "New deals and stage advances per week",
-    ),
-    key="rhythm_pipeline",
-)
+if weekly.empty:
+    st.caption(tr("weekly_needs_a_week"))
+else:
+    left, right = st.columns(2)
+    left.plotly_chart(
+        _weekly_figure(
+            [
+                ("actions", "Follow-ups", "#1565C0"),
+                ("effective", "Effective contacts", "#90CAF9"),
+            ],
+            [
+                ("team_actions", "Team median follow-ups", {"color": "#C62828"}),
+                (
+                    "team_effective",
+                    "Team median effective",
+                    {"color": "#EF9A9A", "dash": "dash"},
+                ),
+            ],
+            "Follow-ups per week (week ending)",
+        ),
+        key="rhythm_weekly",
+    )
+    right.plotly_chart(
+        _weekly_figure(
+            [
+                ("new_deals", "New deals", "#2E7D32"),
+                ("stage_advances", "Stage advances", "#A5D6A7"),
+            ],
+            [
+                ("team_new_deals", "Team median new deals", {"color": "#C62828"}),
+                (
+                    "team_stage_advances",
+                    "Team median advances",
+                    {"color": "#EF9A9A", "dash": "dash"},
+                ),
+            ],
+            "New deals and stage advances per week",
+        ),
+        key="rhythm_pipeline",
+    )
 
 months = report.month_end[report.month_end["owner"] == owner]
 with st.expander(tr("Month-end rush by month")):

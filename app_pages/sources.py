@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import sources
-from app_ui.common import lang, show_error, store, tr
+from app_ui.common import lang, plain, show_error, store, tr
 from sales_core.calendar import month_bounds
 from sales_core.i18n import money, percent
 
@@ -33,7 +33,7 @@ if chosen == sources.UPLOADED:
     st.metric(tr("Snapshots"), len(store().snapshots()))
     st.stop()
 
-st.subheader(sources.source_title(chosen))
+st.subheader(plain(sources.source_title(chosen)))
 if st.button(tr("Test connection"), key="source_test"):
     try:
         check = sources.connection_test(chosen)

@@ -6,6 +6,7 @@ import html
 import logging
 import re
 from datetime import date
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -34,6 +35,13 @@ def plain(text: object) -> str:
         return "—"
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
     return html.escape(escaped, quote=False)
+
+
+def display_text(value: object) -> str:
+    """A cell as plain display text: '—' for None, NaN and empty strings."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    return str(value) or "—"
 
 
 @st.cache_resource(show_spinner=False)
@@ -101,18 +109,22 @@ def show_error(error: Exception) -> None:
 
 
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
-    """Download buttons for exactly the table on screen (.xlsx and .csv)."""
+    """Download buttons for exactly the table on screen (.xlsx and .csv).
+
+    The files are made only when a button is clicked: building an .xlsx of a
+    30,000-row table on every rerun cost seconds per page view.
+    """
     left, right = st.columns(2)
     left.download_button(
         f"⬇ {tr('Download')} .xlsx",
-        to_xlsx_bytes(frame),
+        partial(to_xlsx_bytes, frame.copy()),
         file_name=f"{name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",
     )
     right.download_button(
         f"⬇ {tr('Download')} .csv",
-        to_csv_bytes(frame),
+        partial(to_csv_bytes, frame.copy()),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"{key}-csv",

@@ -40,7 +40,9 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def _whole(column: pd.Series) -> bool:
     """True when every present value is a whole number (-500.0 → -500)."""
     present = column.dropna()
-    return bool(len(present)) and bool((present == present.round()).all())
+    if not len(present) or present.abs().max() >= 2**53:
+        return False
+    return bool((present == present.round()).all())
 
 
 def _printable(text: str) -> str:

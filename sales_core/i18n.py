@@ -64,6 +64,7 @@ ZH: dict[str, str] = {
         "公布后可能相差几天。"
     ),
     "data_note": "数据截至 {as_of}（最新快照），不是今天的日期。",
+    "data_note_older": "数据截至 {as_of}（所选的较早快照）。",
     "Upload CRM exports": "上传 CRM 导出文件",
     "upload_help": "Excel（.xlsx/.xls）或 CSV（UTF-8、GBK），中英文表头均可；可多选。",
     "Detected kind": "识别的类型",
@@ -180,6 +181,7 @@ _EN = {
         "few days once it is published."
     ),
     "data_note": "Figures as of {as_of} (the newest snapshot), not today's date.",
+    "data_note_older": "Figures as of {as_of} (an earlier snapshot you picked).",
     "upload_help": "Excel (.xlsx/.xls) or CSV (UTF-8, GBK), Chinese or English "
     "headers; several files at once.",
     "imported_ok": "{file}: imported as snapshot #{snapshot} ({rows} rows).",
@@ -238,15 +240,15 @@ def money(value: float | None, lang: str) -> str:
     """An amount for display: 149.9万 / 1.2亿 in Chinese, 1,499,000 in English."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    sign = "-" if value < 0 else ""
     size = abs(value)
-    if lang == "zh":
-        if size >= 1e8:
-            return f"{sign}{size / 1e8:,.2f}亿"
-        if size >= 1e4:
-            return f"{sign}{size / 1e4:,.1f}万"
-        return f"{sign}{size:,.0f}"
-    return f"{sign}{size:,.0f}"
+    if lang == "zh" and round(size / 1e4, 1) >= 1e4:
+        text = f"{size / 1e8:,.2f}亿"
+    elif lang == "zh" and size >= 1e4:
+        text = f"{size / 1e4:,.1f}万"
+    else:
+        text = f"{size:,.0f}"
+    shown_zero = text.strip("0.,万亿") == ""
+    return text if value >= 0 or shown_zero else f"-{text}"
 
 
 def percent(value: float | None) -> str:

@@ -201,14 +201,41 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("KONGPAN_DATABASE_URL") or f"sqlite:///{DEFAULT_DB}"
 
 
+_SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "sslpassword", "secret", "token")
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for messages and logs."""
+    """The URL with any password masked, for messages and logs.
+
+    Both the user:password@ part and query options such as ?password=...
+    are masked.
+    """
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        hidden = {
+            key: "***" if key.lower() in _SECRET_QUERY_KEYS else value
+            for key, value in parsed.query.items()
+        }
+        return parsed.set(query=hidden).render_as_string(hide_password=True)
     except Exception:
         return "<invalid database URL>"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret values in a URL (password, ?password=...), to scrub from text."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return []
+    found = [str(parsed.password)] if parsed.password else []
+    for key, value in parsed.query.items():
+        if key.lower() in _SECRET_QUERY_KEYS:
+            found += [value] if isinstance(value, str) else list(value)
+    return [secret for secret in found if secret]
 
 
 def make_engine(url: str) -> Engine:
@@ -295,7 +322,9 @@ def _plain_values(column: pd.Series) -> list:
         values = column.astype(float).tolist()
     else:
         values = column.astype(object).tolist()
-    return [value if keep else None for value, keep in zip(values, present, strict=True)]
+    return [
+        value if keep else None for value, keep in zip(values, present, strict=True)
+    ]
 
 
 def _activity_key(row: dict) -> str:

@@ -22,6 +22,10 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # enough that an amount or a count in a date column is not taken for a date.
 SERIAL_RANGE = (20000, 80000)
 
+# Amounts at or above 10 trillion are typos or overflowed cells, not deals;
+# they would also pass the 2**53 limit of exact cents in float arithmetic.
+MAX_AMOUNT = 1e13
+
 NULL_TOKENS = {"", "-", "--", "—", "——", "/", "n/a", "na", "null", "none", "nan", "nat"}
 
 _YMD = re.compile(
@@ -297,7 +301,7 @@ def _read_amount(text: str) -> tuple[float | None, str | None, bool]:
     if not _NUMBER.match(cell):
         return None, currency, False
     value = float(cell) * scale
-    if not math.isfinite(value):
+    if not math.isfinite(value) or abs(value) >= MAX_AMOUNT:
         return None, currency, False
     return (-value if negative else value), currency, True
 
@@ -310,7 +314,7 @@ def parse_amounts(raw: pd.Series) -> Parsed:
     """
     if raw.dtype.kind in "iuf":
         values = raw.astype(float)
-        infinite = np.isinf(values)
+        infinite = np.isinf(values) | values.abs().ge(MAX_AMOUNT)
         return Parsed(
             values.where(~infinite),
             pd.Series(infinite, index=raw.index),

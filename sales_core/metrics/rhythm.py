@@ -835,10 +835,15 @@ def weekly_with_median(report: RhythmReport, owner: str) -> pd.DataFrame:
     the team median of each beside it (median over the report's reps, zeros in).
 
     Columns: week_end, actions, effective, new_deals, stage_advances and
-    team_<each>.
+    team_<each>. A window shorter than one whole week has no weeks: the
+    frame comes back empty.
     """
     ends = week_ends(report.start, report.end)
     names = list(report.reps["owner"])
+    columns = ["week_end", "actions", "effective", "new_deals", "stage_advances"]
+    if not ends or owner not in names:
+        empty = pd.DataFrame(columns=columns)
+        return empty.assign(**{f"team_{name}": [] for name in columns[1:]})
     grid = pd.MultiIndex.from_product([names, ends], names=["owner", "week_end"])
     both = pd.concat(
         [

@@ -58,7 +58,7 @@ from sales_core.errors import KongpanError
 from sales_core.schema import FIELDS, FREE_TEXT, FieldType, Kind, field_names
 from sales_core.sources.profile import SourceProfile, TableMap
 from sales_core.stages import StageModel, default_model
-from sales_core.store import safe_url
+from sales_core.store import safe_url, url_secrets
 from sales_core.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -99,13 +99,28 @@ def _sqlite_engine(path: str) -> Engine:
 
 
 def source_engine(url: str) -> Engine:
-    """An engine for a CRM database: short connect timeout, read-only sessions."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
+    """An engine for a CRM database: short connect timeout, read-only sessions.
+
+    A URL that cannot be parsed, or names a driver that is not installed, is
+    refused with a message (never the URL's password).
+    """
+    try:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+        parsed.get_dialect()
+    except Exception as error:
+        raise KongpanError(
+            "source_failed", url=safe_url(url), reason=type(error).__name__
+        ) from None
     if backend == "sqlite":
         return _sqlite_engine(parsed.database or "")
     connect_args = {"connect_timeout": CONNECT_TIMEOUT}
-    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    try:
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except ImportError as error:
+        raise KongpanError(
+            "source_failed", url=safe_url(url), reason=f"driver missing: {error.name}"
+        ) from None
 
     @event.listens_for(engine, "connect")
     def _read_only(dbapi_connection, _record) -> None:
@@ -129,9 +144,8 @@ def describe_failure(error: Exception, url: str) -> KongpanError:
     """
     original = getattr(error, "orig", None) or error
     reason = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    password = make_url(url).password if "://" in url else None
-    if password:
-        reason = reason.replace(str(password), "***")
+    for secret in url_secrets(url):
+        reason = reason.replace(secret, "***")
     shown = safe_url(url)
     lower = reason.lower()
     if any(sign in lower for sign in _LOGIN):
