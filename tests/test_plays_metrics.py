@@ -265,7 +265,7 @@ def test_stage_coverage_counts_scripts_and_idle_deals():
     table = stage_coverage(plays, deals, date(2026, 11, 20), MODEL).set_index("stage")
 
     # Negotiating: idle limit 14 days; N1 untouched 19 days → idle; N2 has no
-    # last touch → not counted. Its SOP s2 is retired and o1 is no script.
+    # last touch and no created date → not counted. Its SOP s2 is retired and o1 is no script.
     assert table.loc["negotiating", "deals"] == 2
     assert table.loc["negotiating", "idle_deals"] == 1
     assert table.loc["negotiating", "plays"] == 1
@@ -277,6 +277,20 @@ def test_stage_coverage_counts_scripts_and_idle_deals():
     assert table.loc["lead", "script_keys"] == ["s1"]
     # Won has no idle limit: never idle.
     assert table.loc["won", "idle_deals"] == 0 and table.loc["won", "deals"] == 1
+
+
+def test_stage_coverage_counts_a_never_touched_deal_from_its_creation():
+    """Same rule as the pipeline board: no last touch → idle since created_at."""
+    plays = pd.DataFrame(columns=["key", "kind", "stages", "retired"])
+    deals = deals_frame([("N1", "negotiating", None, None, None),
+                         ("N2", "negotiating", None, None, None)])  # fmt: skip
+    deals["last_touch_at"] = pd.to_datetime([None, None])
+    # N1 created 2026-11-01: 19 days before as_of > 14 → idle; N2 created
+    # 2026-11-10: 10 days → not idle.
+    deals["created_at"] = pd.to_datetime(["2026-11-01", "2026-11-10"])
+    table = stage_coverage(plays, deals, date(2026, 11, 20), MODEL).set_index("stage")
+
+    assert table.loc["negotiating", "idle_deals"] == 1
 
 
 def test_win_rate_rows_for_unknown_and_blank_customer_types_come_last():

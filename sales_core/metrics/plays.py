@@ -409,8 +409,9 @@ def stage_coverage(
     scripts = active plays of kind stage_sop or template naming the stage;
     plays = active plays of any kind naming the stage; covered = scripts > 0.
     deals = deals now at the stage; idle_deals = open deals at the stage whose
-    as_of − last_touch_at (in days) exceeds the stage's idle limit (a deal with
-    no last touch, or no as_of at all, is not counted).
+    as_of − last_touch_at (in days) exceeds the stage's idle limit, counting a
+    never-touched deal from created_at as the pipeline board does (a deal with
+    neither date, or no as_of at all, is not counted).
     stuck_without_script = idle_deals > 0 and not covered: the boss's "is
     there a script for the stage we get stuck in?".
     `plays` has columns key, kind, stages (sequence of keys), retired (bool).
@@ -419,6 +420,8 @@ def stage_coverage(
     """
     active = plays[~plays["retired"].astype(bool)] if "retired" in plays else plays
     touched = pd.to_datetime(deals["last_touch_at"], errors="coerce")
+    if "created_at" in deals:
+        touched = touched.fillna(pd.to_datetime(deals["created_at"], errors="coerce"))
     if as_of is None:
         days_idle = pd.Series(float("nan"), index=deals.index)
     else:
