@@ -428,9 +428,8 @@ def stage_coverage(
         days_idle = (pd.Timestamp(as_of) - touched).dt.days
     rows = []
     for stage in model.stages:
-        naming = active[
-            active["stages"].map(lambda keys, k=stage.key: k in (keys or ()))
-        ]
+        names_stage = active["stages"].map(lambda keys, k=stage.key: k in (keys or ()))
+        naming = active.loc[names_stage.astype(bool)]
         scripts = naming[naming["kind"].isin(SCRIPT_KINDS)]
         here = deals["stage"].eq(stage.key)
         idle = 0
