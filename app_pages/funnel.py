@@ -75,7 +75,7 @@ try:
 except Exception as error:  # every failure reaches the user as a message
     show_error(error)
     st.stop()
-first_day = options.first_created or as_of - timedelta(days=180)
+first_day = min(options.first_created or as_of - timedelta(days=180), as_of)
 start = top[1].date_input(tr("Created from"), value=first_day, key="funnel_from")
 end = top[2].date_input(tr("Created to"), value=as_of, key="funnel_to")
 

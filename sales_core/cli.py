@@ -118,6 +118,17 @@ def _import(store: Store, args: argparse.Namespace) -> int:
     return status
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return number
+
+
 def _file_failed(path: str, code: str, message: str, as_json: bool) -> None:
     """One file of a batch could not be imported: say so and go on."""
     if as_json:

@@ -14,6 +14,7 @@ import argparse
 import json
 
 from sales_core import funnel_report, service
+from sales_core.cli import positive_int
 from sales_core.errors import KongpanError
 from sales_core.i18n import percent
 from sales_core.metrics.funnel import GROUP_FIELDS, MIN_DEALS
@@ -47,7 +48,7 @@ def add_commands(commands, reports) -> None:
     funnel.add_argument("--team", help="only this team's deals")
     funnel.add_argument(
         "--min-deals",
-        type=int,
+        type=positive_int,
         default=MIN_DEALS,
         help=f"fewer deals are marked too few (default {MIN_DEALS})",
     )

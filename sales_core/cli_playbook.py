@@ -15,6 +15,7 @@ import argparse
 import json
 
 from sales_core import playbook, service
+from sales_core.cli import positive_int
 from sales_core.metrics.plays import MIN_DEALS
 from sales_core.store import Store
 
@@ -43,7 +44,7 @@ def add_commands(commands, reports) -> None:
     plays.add_argument("--as-of", help="YYYY-MM-DD (default: newest snapshot)")
     plays.add_argument(
         "--min-deals",
-        type=int,
+        type=positive_int,
         default=MIN_DEALS,
         help=f"fewer deals in a group is 'too few' ({MIN_DEALS})",
     )
