@@ -308,7 +308,9 @@ def _deal_section(deals: pd.DataFrame) -> None:
             {
                 tr("Time"): follow_ups["activity_at"],
                 tr("Rep"): follow_ups["owner"],
-                tr("Method"): follow_ups["kind"],
+                tr("Method"): follow_ups["kind"].map(
+                    lambda kind: tr(kind) if isinstance(kind, str) else "—"
+                ),
                 tr("Effective"): follow_ups["effective"],
                 tr("Summary"): follow_ups["summary"],
                 tr("Next step"): follow_ups["next_step"],
