@@ -199,6 +199,8 @@ else:
             tr("Stage"): key_deals["stage"].map(stage_name),
             tr("Amount"): key_deals["amount"],
             tr("Expected close"): pd.to_datetime(key_deals["expected_close"]).dt.date,
+            tr("Close date passed"): pd.to_datetime(key_deals["expected_close"])
+            < pd.Timestamp(as_of),
         }
     )
     st.dataframe(

@@ -130,6 +130,7 @@ ZH: dict[str, str] = {
     "demo_replace_hint": "现在是演示数据；导入第一份真实的商机导出后，演示数据会被整体替换。",
     "Import done.": "导入完成。",
     "upload": "上传",
+    "Close date passed": "预计日期已过",
     "call": "电话",
     "visit": "拜访",
     "message": "消息",
