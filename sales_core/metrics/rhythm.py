@@ -540,22 +540,39 @@ def idle_deals(
     Columns: deal_id, customer, owner, stage, last_touch_at, idle_days,
     idle_limit; most idle first.
     """
+    columns = {
+        "last_touch_at": lambda rows: _stamps(rows["last_touch_at"]).dt.date,
+        "idle_days": lambda rows: rows["days_idle"].astype(int),
+        "idle_limit": lambda rows: rows["idle_limit"].astype(int),
+    }
+    return _flagged_deals(deals, as_of, model, "idle", columns, "idle_days")
+
+
+def _flagged_deals(
+    deals: pd.DataFrame,
+    as_of: date,
+    model: StageModel | None,
+    flag: str,
+    columns: dict,
+    order: str,
+) -> pd.DataFrame:
+    """Open deals carrying one of the board's flags, with the given columns.
+
+    The flags come from metrics.board.flag_open_deals; rows are sorted by
+    `order`, largest first, then by deal id.
+    """
     model = model or default_model()
     flagged = flag_open_deals(_open(deals, model), as_of, model)
-    idle = flagged[flagged["idle"]]
+    hits = flagged[flagged[flag]]
     frame = pd.DataFrame(
         {
-            "deal_id": idle["deal_id"],
-            "customer": idle["customer"],
-            "owner": idle["owner"],
-            "stage": idle["stage"],
-            "last_touch_at": _stamps(idle["last_touch_at"]).dt.date,
-            "idle_days": idle["days_idle"].astype(int),
-            "idle_limit": idle["idle_limit"].astype(int),
+            **{name: hits[name] for name in ("deal_id", "customer", "owner", "stage")},
+            **{name: make(hits) for name, make in columns.items()},
         }
     )
-    order = ["idle_days", "deal_id"]
-    return frame.sort_values(order, ascending=[False, True]).reset_index(drop=True)
+    return frame.sort_values([order, "deal_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )
 
 
 def overdue_next_steps(
@@ -568,22 +585,14 @@ def overdue_next_steps(
     as_of − next_step_due in days. Columns: deal_id, customer, owner, stage,
     next_step, next_step_due (date), days_overdue; most overdue first.
     """
-    model = model or default_model()
-    flagged = flag_open_deals(_open(deals, model), as_of, model)
-    late = flagged[flagged["next_step_overdue"]]
-    frame = pd.DataFrame(
-        {
-            "deal_id": late["deal_id"],
-            "customer": late["customer"],
-            "owner": late["owner"],
-            "stage": late["stage"],
-            "next_step": late["next_step"],
-            "next_step_due": _stamps(late["next_step_due"]).dt.date,
-            "days_overdue": late["days_overdue"].astype(int),
-        }
+    columns = {
+        "next_step": lambda rows: rows["next_step"],
+        "next_step_due": lambda rows: _stamps(rows["next_step_due"]).dt.date,
+        "days_overdue": lambda rows: rows["days_overdue"].astype(int),
+    }
+    return _flagged_deals(
+        deals, as_of, model, "next_step_overdue", columns, "days_overdue"
     )
-    order = ["days_overdue", "deal_id"]
-    return frame.sort_values(order, ascending=[False, True]).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- report
