@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sales_core.errors import KongpanError
+from sales_core.metrics.common import is_missing, json_value, on_days
 from sales_core.stages import StageModel, default_model
 
 MIN_DEALS = 10  # a group with fewer deals behind a rate is marked "too few"
@@ -37,18 +38,6 @@ EVENT_COLUMNS = ["deal_id", "stage", "entered_at"]
 # ---------------------------------------------------------------- helpers
 
 
-def _day(value: Any) -> date:
-    return pd.Timestamp(value).date()
-
-
-def _on_days(stamps: pd.Series, first: Any, last: Any) -> pd.Series:
-    """Mask: the timestamp falls on a day in [first, last] (NaT never does)."""
-    stamps = pd.to_datetime(stamps, errors="coerce")
-    after = pd.Timestamp(_day(first))
-    before = pd.Timestamp(_day(last)) + pd.Timedelta(days=1)
-    return (stamps >= after) & (stamps < before)
-
-
 def _text(values: pd.Series) -> pd.Series:
     """Text values as objects, None where missing or blank."""
     plain = values.astype(object)
@@ -59,10 +48,6 @@ def _text(values: pd.Series) -> pd.Series:
 def _ratio(part: float, whole: float) -> float | None:
     """part / whole, or None when whole is 0 (never 0/0 or NaN)."""
     return float(part) / float(whole) if whole else None
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
 
 
 def check_period(start: date, end: date) -> None:
@@ -112,7 +97,7 @@ def intervals_apart(
 
     None when they overlap (touching ends overlap) or either one is unknown.
     """
-    if any(_missing(bound) for bound in (low, high, other_low, other_high)):
+    if any(is_missing(bound) for bound in (low, high, other_low, other_high)):
         return None
     if high < other_low:
         return "below"
@@ -185,7 +170,7 @@ def cohort(deals: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
 
     Deals without created_at belong to no cohort (count them with `undated`).
     """
-    return deals[_on_days(deals["created_at"], start, end)]
+    return deals[on_days(deals["created_at"], start, end)]
 
 
 def undated(deals: pd.DataFrame) -> int:
@@ -551,7 +536,7 @@ def closed_mask(
 ) -> pd.Series:
     """Won or lost deals whose closed_at falls on a day in [start, end]."""
     closed = deals["stage"].isin([model.won_key, model.lost_key])
-    return closed & _on_days(deals["closed_at"], start, end)
+    return closed & on_days(deals["closed_at"], start, end)
 
 
 def result_mask(
@@ -859,13 +844,7 @@ def closed_deals_behind(
 
 
 def _round(value: Any, digits: int) -> float | None:
-    return None if _missing(value) else round(float(value), digits)
-
-
-def _plain(value: Any) -> Any:
-    if _missing(value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
+    return None if is_missing(value) else round(float(value), digits)
 
 
 @dataclass(frozen=True, eq=False)
@@ -895,7 +874,7 @@ class FunnelSummary:
         """JSON-ready {stages, results, groups}: rates unrounded, amounts to cents."""
         stages = [
             {
-                name: _plain(row[name])
+                name: json_value(row[name])
                 for name in (
                     "stage",
                     "reached",
@@ -909,12 +888,12 @@ class FunnelSummary:
         ]
         groups = [
             {
-                "key": _plain(row["key"]),
+                "key": json_value(row["key"]),
                 "won": int(row["won"]),
                 "lost": int(row["lost"]),
-                "win_rate": _plain(row["win_rate"]),
-                "low": _plain(row["low"]),
-                "high": _plain(row["high"]),
+                "win_rate": json_value(row["win_rate"]),
+                "low": json_value(row["low"]),
+                "high": json_value(row["high"]),
                 "flagged": bool(row["flagged"]),
                 "too_few": bool(row["too_few"]),
             }

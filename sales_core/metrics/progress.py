@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sales_core.calendar import DEFAULT_COUNTRY, month_bounds, month_pace
+from sales_core.metrics.common import day_of, is_missing, json_value, on_days
 from sales_core.stages import StageModel, default_model
 
 EXACT_LIMIT = 16  # uncertain deals up to which the forecast is enumerated exactly
@@ -30,20 +31,8 @@ _EPS = 1e-12
 # ---------------------------------------------------------------- helpers
 
 
-def _day(value: Any) -> date:
-    """A date, datetime or Timestamp as a calendar day."""
-    return pd.Timestamp(value).date()
-
-
 def _dates(deals: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_datetime(deals[column], errors="coerce")
-
-
-def _on_days(stamps: pd.Series, first: date, last: date) -> pd.Series:
-    """Mask: the timestamp falls on a day in [first, last] (NaT never does)."""
-    after = pd.Timestamp(first)
-    before = pd.Timestamp(last) + pd.Timedelta(days=1)
-    return (stamps >= after) & (stamps < before)
 
 
 def _amounts(deals: pd.DataFrame) -> pd.Series:
@@ -59,21 +48,17 @@ def _present(values: pd.Series) -> pd.Series:
     return values.notna() & (values.astype(str).str.strip() != "")
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
-
-
 def _won_mask(
     deals: pd.DataFrame, month: str, as_of: Any, model: StageModel
 ) -> pd.Series:
     start, end = month_bounds(month)
-    closed = _on_days(_dates(deals, "closed_at"), start, min(_day(as_of), end))
+    closed = on_days(_dates(deals, "closed_at"), start, min(day_of(as_of), end))
     return deals["stage"].isin([model.won_key]) & closed
 
 
 def _expected_in_month(deals: pd.DataFrame, month: str, model: StageModel) -> pd.Series:
     start, end = month_bounds(month)
-    expected = _on_days(_dates(deals, "expected_close"), start, end)
+    expected = on_days(_dates(deals, "expected_close"), start, end)
     return deals["stage"].isin(model.open_keys) & expected
 
 
@@ -96,7 +81,7 @@ def mtd_won(
 
 def completion(won: float, target: float | None) -> float | None:
     """Completion = won / target; None when the target is missing or 0."""
-    if _missing(target) or target == 0:
+    if is_missing(target) or target == 0:
         return None
     return float(won) / float(target)
 
@@ -128,9 +113,9 @@ def stage_win_rates(
     deal whose lost_at_stage is missing or not an open stage reached only the
     first stage. The won stage gets 1.0 and the lost stage 0.0.
     """
-    day = _day(as_of)
+    day = day_of(as_of)
     first = day - timedelta(days=window_days - 1)
-    recent = _on_days(_dates(deals, "closed_at"), first, day)
+    recent = on_days(_dates(deals, "closed_at"), first, day)
     won = int((recent & deals["stage"].isin([model.won_key])).sum())
     lost = recent & deals["stage"].isin([model.lost_key])
     rank = {key: position for position, key in enumerate(model.open_keys)}
@@ -270,7 +255,7 @@ def forecast_deals(
     """
     _, end = month_bounds(month)
     chosen = _expected_in_month(deals, month, model)
-    if _day(as_of) > end:
+    if day_of(as_of) > end:
         chosen = pd.Series(False, index=deals.index)
     rows = deals[chosen].copy()
     amounts = _amounts(rows)
@@ -299,7 +284,7 @@ def key_deals(
     model = model or default_model()
     rows = deals[_expected_in_month(deals, month, model)].copy()
     expected = _dates(rows, "expected_close")
-    rows["days_to_close"] = (expected - pd.Timestamp(_day(as_of))).dt.days
+    rows["days_to_close"] = (expected - pd.Timestamp(day_of(as_of))).dt.days
     rows["_amount"] = _amounts(rows)
     rows = rows.sort_values(
         ["_amount", "expected_close", "deal_id"],
@@ -389,10 +374,10 @@ class ProgressReport:
             ],
             "key_deals": [
                 {
-                    "deal_id": _plain(row["deal_id"]),
-                    "customer": _plain(row["customer"]),
-                    "owner": _plain(row["owner"]),
-                    "stage": _plain(row["stage"]),
+                    "deal_id": json_value(row["deal_id"]),
+                    "customer": json_value(row["customer"]),
+                    "owner": json_value(row["owner"]),
+                    "stage": json_value(row["stage"]),
                     "amount": _money(row["amount"]),
                     "expected_close": _iso(row["expected_close"]),
                 }
@@ -402,21 +387,15 @@ class ProgressReport:
 
 
 def _money(value: Any) -> float | None:
-    return None if _missing(value) else round(float(value), 2)
+    return None if is_missing(value) else round(float(value), 2)
 
 
 def _ratio(value: Any) -> float | None:
-    return None if _missing(value) else round(float(value), 4)
-
-
-def _plain(value: Any) -> Any:
-    if _missing(value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
+    return None if is_missing(value) else round(float(value), 4)
 
 
 def _iso(value: Any) -> str | None:
-    return None if _missing(value) else pd.Timestamp(value).date().isoformat()
+    return None if is_missing(value) else pd.Timestamp(value).date().isoformat()
 
 
 def _month_targets(targets: pd.DataFrame | None, month: str) -> pd.DataFrame:
@@ -459,7 +438,7 @@ def progress_report(
     their target row, else the team most of their won or open deals of the
     month carry. Deals without an owner count for the team only.
     """
-    as_day = _day(as_of)
+    as_day = day_of(as_of)
     pace = month_pace(month, as_day, country)
     rates = stage_win_rates(deals, as_day, model)
     open_rows = forecast_deals(deals, month, as_day, model, rates)
@@ -491,7 +470,7 @@ def progress_report(
     owners = set(rep_targets.index) | set(won_by_rep.index) | set(open_by_rep)
     reps = []
     for owner in owners:
-        if _missing(owner) or not str(owner).strip():
+        if is_missing(owner) or not str(owner).strip():
             continue
         won = float(won_by_rep.get(owner, 0.0))
         target = float(rep_targets[owner]) if owner in rep_targets.index else None

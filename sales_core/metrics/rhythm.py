@@ -35,6 +35,7 @@ from sales_core.calendar import (
     last_working_days,
 )
 from sales_core.metrics.board import flag_open_deals
+from sales_core.metrics.common import is_missing, on_days
 from sales_core.stages import StageModel, default_model
 
 WEEKS = 8
@@ -97,19 +98,8 @@ REP_FIGURES = (
 # ---------------------------------------------------------------- helpers
 
 
-def _day(value: Any) -> date:
-    return pd.Timestamp(value).date()
-
-
 def _stamps(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce")
-
-
-def _on_days(stamps: pd.Series, first: date, last: date) -> pd.Series:
-    """Mask: the timestamp falls on a day in [first, last] (NaT never does)."""
-    after = pd.Timestamp(first)
-    before = pd.Timestamp(last) + pd.Timedelta(days=1)
-    return (stamps >= after) & (stamps < before)
 
 
 def _named(owners: pd.Series) -> pd.Series:
@@ -122,10 +112,6 @@ def _open(deals: pd.DataFrame, model: StageModel) -> pd.DataFrame:
     """Open deals that have an owner."""
     mask = deals["stage"].isin(model.open_keys) & _named(deals["owner"])
     return deals[mask]
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (np.ndim(value) == 0 and bool(pd.isna(value)))
 
 
 def week_ends(start: date, end: date) -> list[date]:
@@ -163,7 +149,7 @@ def daily_actions(
     being `owners` or everyone with a follow-up in the window.
     """
     stamps = _stamps(activities["activity_at"])
-    inside = activities[_on_days(stamps, start, end) & _named(activities["owner"])]
+    inside = activities[on_days(stamps, start, end) & _named(activities["owner"])]
     counted = pd.DataFrame(
         {
             "owner": inside["owner"].astype(object),
@@ -599,7 +585,7 @@ def overdue_next_steps(
 
 
 def _median(values: Sequence[Any]) -> float | None:
-    known = [float(value) for value in values if not _missing(value)]
+    known = [float(value) for value in values if not is_missing(value)]
     return float(np.median(known)) if known else None
 
 
@@ -619,7 +605,7 @@ def rep_flags(rep: dict[str, Any], median: dict[str, float | None]) -> list[str]
         (FLAG_MONTH_END, "month_end_share", MONTH_END_LIMIT),
         (FLAG_PILING, "piling_share", PILING_LIMIT),
     ):
-        if not _missing(rep[figure]) and rep[figure] > limit:
+        if not is_missing(rep[figure]) and rep[figure] > limit:
             flags.append(name)
     for name, figure in (
         (FLAG_IDLE, "idle_deals"),
@@ -631,7 +617,7 @@ def rep_flags(rep: dict[str, Any], median: dict[str, float | None]) -> list[str]
         flags.append(FLAG_GAP)
     usual = median["actions_per_working_day"]
     rate = rep["actions_per_working_day"]
-    if usual and not _missing(rate) and rate < LOW_ACTIVITY_FACTOR * usual:
+    if usual and not is_missing(rate) and rate < LOW_ACTIVITY_FACTOR * usual:
         flags.append(FLAG_LOW_ACTIVITY)
     return flags
 
@@ -720,7 +706,7 @@ class RhythmReport:
 
 def _plain(value: Any) -> Any:
     """A number for JSON: ints stay ints, floats rounded to 4, missing → None."""
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (int, np.integer)):
         return int(value)
@@ -783,7 +769,7 @@ def rhythm_report(
     (None) left out.
     """
     model = model or default_model()
-    in_window = _on_days(_stamps(activities["activity_at"]), start, end)
+    in_window = on_days(_stamps(activities["activity_at"]), start, end)
     owners = set(activities.loc[in_window & _named(activities["owner"]), "owner"])
     owners |= set(_open(deals, model)["owner"])
     owners = sorted(owners)
