@@ -74,33 +74,26 @@ def _ratio(value) -> float | None:
 
 # Team overview, most off first
 st.subheader(tr("Team overview, most off rhythm first"))
+OVERVIEW_FIGURES = {
+    "actions_per_working_day": "Actions per working day",
+    "effective_per_working_day": "Effective per working day",
+    "weekly_cv": "Weekly CV",
+    "month_end_share": "Month-end share",
+    "piling_share": "Piling share",
+    "idle_deals": "Idle deals",
+    "overdue_next_steps": "Overdue next steps",
+    "gap_working_days": "Longest gap (working days)",
+}
 overview = pd.DataFrame(
     {
-        tr("Rep"): report.reps["owner"],
-        tr("Flags"): report.reps["flags"].map(_flag_text),
-        tr("Actions per working day"): report.reps["actions_per_working_day"],
-        tr("Effective per working day"): report.reps["effective_per_working_day"],
-        tr("Weekly CV"): report.reps["weekly_cv"],
-        tr("Month-end share"): report.reps["month_end_share"],
-        tr("Piling share"): report.reps["piling_share"],
-        tr("Idle deals"): report.reps["idle_deals"],
-        tr("Overdue next steps"): report.reps["overdue_next_steps"],
-        tr("Longest gap (working days)"): report.reps["gap_working_days"],
+        tr("Rep"): [*report.reps["owner"], tr("Team median")],
+        tr("Flags"): [*report.reps["flags"].map(_flag_text), ""],
+        **{
+            tr(label): [*report.reps[figure], median[figure]]
+            for figure, label in OVERVIEW_FIGURES.items()
+        },
     }
 )
-median_row = {
-    tr("Rep"): tr("Team median"),
-    tr("Flags"): "",
-    tr("Actions per working day"): median["actions_per_working_day"],
-    tr("Effective per working day"): median["effective_per_working_day"],
-    tr("Weekly CV"): median["weekly_cv"],
-    tr("Month-end share"): median["month_end_share"],
-    tr("Piling share"): median["piling_share"],
-    tr("Idle deals"): median["idle_deals"],
-    tr("Overdue next steps"): median["overdue_next_steps"],
-    tr("Longest gap (working days)"): median["gap_working_days"],
-}
-overview = pd.concat([overview, pd.DataFrame([median_row])], ignore_index=True)
 st.dataframe(
     overview,
     hide_index=True,
