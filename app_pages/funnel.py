@@ -7,7 +7,15 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from app_ui.common import downloads, lang, show_error, stage_name, store, tr
+from app_ui.common import (
+    downloads,
+    lang,
+    show_error,
+    showing_demo,
+    snapshot_dates,
+    stage_name,
+    tr,
+)
 from app_ui.funnel import choices, funnel
 from sales_core.funnel_report import (
     FEW_MARK,
@@ -63,7 +71,7 @@ def _picked_cell(table_key: str) -> tuple[int, str] | None:
 
 
 st.title(tr("Funnel leakage"))
-dates = store().snapshot_dates()
+dates = snapshot_dates()
 if not dates:
     st.info(tr("No snapshots yet."))
     st.stop()
@@ -112,8 +120,7 @@ except Exception as error:  # every failure reaches the user as a message
     show_error(error)
     st.stop()
 
-snapshots = store().snapshots()
-if not snapshots.empty and (snapshots["origin"] == "demo").all():
+if showing_demo():
     st.info(tr("demo_note"))
 st.caption(
     tr(

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from app_ui.common import lang, plain, show_error, store, tr
+from app_ui.common import lang, plain, show_error, showing_demo, snapshots, store, tr
 from sales_core.errors import KongpanError
 from sales_core.i18n import issue_reason
 from sales_core.ingest.parse import ParsedFile, parse_file
@@ -248,15 +248,14 @@ if not uploads:
             "before importing."
         )
     )
-history = store().snapshots()
-if not history.empty and (history["origin"] == "demo").all():
+if showing_demo():
     st.info(tr("demo_replace_hint"))
 for position, upload in enumerate(uploads or []):
     with st.container(border=True):
         _one_file(upload, position)
 
 st.subheader(tr("Past snapshots"))
-history = store().snapshots()
+history = snapshots()  # after this run's imports: a new data version
 if history.empty:
     st.caption(tr("No snapshots yet."))
 else:

@@ -12,8 +12,8 @@ from app_ui.common import (
     lang,
     plain,
     show_error,
+    snapshot_dates,
     stage_name,
-    store,
     tr,
 )
 from app_ui.pipeline import (
@@ -445,18 +445,18 @@ def _flow_table(rows: pd.DataFrame, extra: dict[str, str]) -> pd.DataFrame:
 
 
 st.title(tr("Pipeline"))
-snapshot_dates = store().snapshot_dates()
-if not snapshot_dates:
+dates = snapshot_dates()
+if not dates:
     st.info(tr("No snapshots yet."))
     st.stop()
 
 board_as_of = st.selectbox(
-    tr("As of"), sorted(snapshot_dates, reverse=True), key="pipeline_as_of"
+    tr("As of"), sorted(dates, reverse=True), key="pipeline_as_of"
 )
 st.caption(tr("data_note", as_of=board_as_of.isoformat()))
 for section, argument in (
     (_board_section, board_as_of),
-    (_flow_section, snapshot_dates),
+    (_flow_section, dates),
 ):
     try:
         section(argument)

@@ -12,6 +12,7 @@ from app_ui.common import (
     lang,
     plain,
     show_error,
+    snapshot_dates,
     stage_name,
     store,
     tr,
@@ -126,7 +127,7 @@ st.title(tr("Playbook"))
 st.caption(tr("playbook_intro"))
 _flash()
 
-dates = store().snapshot_dates()
+dates = snapshot_dates()
 as_of = None
 if dates:
     as_of = st.selectbox(tr("As of"), sorted(dates, reverse=True), key="playbook_as_of")

@@ -6,13 +6,23 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_ui.common import downloads, lang, progress, show_error, stage_name, store, tr
+from app_ui.common import (
+    downloads,
+    lang,
+    progress,
+    show_error,
+    showing_demo,
+    snapshot_dates,
+    stage_name,
+    store,
+    tr,
+)
 from sales_core.calendar import month_bounds
 from sales_core.i18n import money, percent
 
 st.title(tr("Team progress"))
 
-dates = store().snapshot_dates()
+dates = snapshot_dates()
 if not dates:
     st.info(tr("No snapshots yet."))
     st.stop()
@@ -35,8 +45,7 @@ except Exception as error:  # every failure reaches the user as a message
 
 team = report.team
 language = lang()
-snapshots = store().snapshots()
-if not snapshots.empty and (snapshots["origin"] == "demo").all():
+if showing_demo():
     st.info(tr("demo_note"))
 st.caption(
     tr(

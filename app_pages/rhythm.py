@@ -6,7 +6,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_ui.common import downloads, lang, show_error, stage_name, store, tr
+from app_ui.common import (
+    downloads,
+    lang,
+    show_error,
+    snapshot_dates,
+    stage_name,
+    tr,
+)
 from app_ui.rhythm import default_window, rhythm
 from sales_core.i18n import percent
 from sales_core.metrics.rhythm import (
@@ -33,7 +40,7 @@ FLAG_NAMES = {
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 st.title(tr("Rep rhythm"))
-if not store().snapshot_dates():
+if not snapshot_dates():
     st.info(tr("No snapshots yet."))
     st.stop()
 

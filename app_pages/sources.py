@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_ui import sources
-from app_ui.common import lang, plain, show_error, store, tr
+from app_ui.common import lang, plain, show_error, snapshots, tr
 from sales_core.calendar import month_bounds
 from sales_core.i18n import money, percent
 
@@ -30,7 +30,7 @@ else:
 if chosen == sources.UPLOADED:
     st.info(tr("source_uploaded_note"))
     st.caption(f"{tr('Kongpan store')}: {sources.store_address()}")
-    st.metric(tr("Snapshots"), len(store().snapshots()))
+    st.metric(tr("Snapshots"), len(snapshots()))
     st.stop()
 
 st.subheader(plain(sources.source_title(chosen)))

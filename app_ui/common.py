@@ -63,6 +63,32 @@ def data_version() -> str:
     return store().version()
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _snapshot_dates(url: str, version: str) -> list[date]:
+    return _store(url).snapshot_dates()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _snapshots(url: str, version: str) -> pd.DataFrame:
+    return _store(url).snapshots()
+
+
+def snapshot_dates() -> list[date]:
+    """Deal snapshot dates, oldest first, read once per data version."""
+    return _snapshot_dates(database_url(), data_version())
+
+
+def snapshots() -> pd.DataFrame:
+    """Every stored snapshot, newest first, read once per data version."""
+    return _snapshots(database_url(), data_version())
+
+
+def showing_demo() -> bool:
+    """True while the store holds only the demo data set."""
+    history = snapshots()
+    return not history.empty and bool((history["origin"] == "demo").all())
+
+
 def lang() -> str:
     """The interface language: the sidebar choice, else the browser's locale."""
     if "lang" not in st.session_state:
