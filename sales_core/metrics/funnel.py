@@ -38,6 +38,17 @@ EVENT_COLUMNS = ["deal_id", "stage", "entered_at"]
 # ---------------------------------------------------------------- helpers
 
 
+# The columns of the stage table, in the order `report funnel --json` gives.
+STAGE_COLUMNS = (
+    "stage",
+    "reached",
+    "converted_to_next",
+    "conversion",
+    "lost_here",
+    "leakage",
+)
+
+
 def _text(values: pd.Series) -> pd.Series:
     """Text values as objects, None where missing or blank."""
     plain = values.astype(object)
@@ -354,15 +365,7 @@ def funnel_stages(
             "leakage": _ratio(unknown, entered),
         }
     )
-    columns = [
-        "stage",
-        "reached",
-        "converted_to_next",
-        "conversion",
-        "lost_here",
-        "leakage",
-    ]
-    return pd.DataFrame(rows, columns=columns, dtype=object)
+    return pd.DataFrame(rows, columns=list(STAGE_COLUMNS), dtype=object)
 
 
 def lost_reasons_by_stage(
@@ -873,17 +876,7 @@ class FunnelSummary:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready {stages, results, groups}: rates unrounded, amounts to cents."""
         stages = [
-            {
-                name: json_value(row[name])
-                for name in (
-                    "stage",
-                    "reached",
-                    "converted_to_next",
-                    "conversion",
-                    "lost_here",
-                    "leakage",
-                )
-            }
+            {name: json_value(row[name]) for name in STAGE_COLUMNS}
             for _, row in self.stages.iterrows()
         ]
         groups = [

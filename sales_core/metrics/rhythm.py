@@ -80,15 +80,7 @@ CLI_FIGURES = (
     "overdue_next_steps",
 )
 REP_FIGURES = (
-    "actions",
-    "effective",
-    "actions_per_working_day",
-    "effective_per_working_day",
-    "weekly_cv",
-    "month_end_share",
-    "piling_share",
-    "idle_deals",
-    "overdue_next_steps",
+    *CLI_FIGURES,
     "gap_working_days",
     "new_deals_per_week",
     "stage_advances_per_week",
