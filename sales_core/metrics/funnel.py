@@ -35,9 +35,6 @@ RESULT_MEASURES = ("won", "lost", "closed", "open")
 EVENT_COLUMNS = ["deal_id", "stage", "entered_at"]
 
 
-# ---------------------------------------------------------------- helpers
-
-
 # The columns of the stage table, in the order `report funnel --json` gives.
 STAGE_COLUMNS = (
     "stage",
@@ -47,6 +44,9 @@ STAGE_COLUMNS = (
     "lost_here",
     "leakage",
 )
+
+
+# ---------------------------------------------------------------- helpers
 
 
 def _text(values: pd.Series) -> pd.Series:
