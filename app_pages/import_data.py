@@ -128,7 +128,12 @@ def _show_report(parsed: ParsedFile) -> None:
                 for value, count in report.unknown_stages.items()
             )
         )
-    for note in report.notes:
+    _show_notes(report.notes)
+
+
+def _show_notes(notes: list[str]) -> None:
+    """File-level notes ('code:detail') as warnings in the user's language."""
+    for note in notes:
         code, _, detail = note.partition(":")
         st.warning(tr(f"note_{code}", detail=plain(detail)))
 
@@ -139,6 +144,7 @@ def _commit(parsed: ParsedFile) -> None:
     def step(fraction: float, _stage: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=tr("Importing"))
 
+    noted = len(parsed.report.notes)
     try:
         result = store().import_parsed(parsed, progress=step, imported_by="app")
     except Exception as error:
@@ -159,10 +165,7 @@ def _commit(parsed: ParsedFile) -> None:
                 rows=parsed.report.rows_imported,
             )
         )
-        for note in result.report.notes:
-            code, _, detail = note.partition(":")
-            if code == "key_collision_across_files":
-                st.warning(tr(f"note_{code}", detail=plain(detail)))
+        _show_notes(result.report.notes[noted:])
 
 
 def _one_file(upload, index: int) -> ParsedFile | None:
