@@ -144,12 +144,18 @@ def _file_failed(path: str, code: str, message: str, as_json: bool) -> None:
 def _progress(store: Store, args: argparse.Namespace) -> int:
     month = service.check_month(args.month) if args.month else None
     report = service.team_progress(store, month, service.parse_day(args.as_of))
-    figures = report.as_dict()
-    if args.json:
+    print_progress(report.as_dict(), args.json)
+    return 0
+
+
+def print_progress(figures: dict, as_json: bool, source: str | None = None) -> None:
+    """A progress report (ProgressReport.as_dict()) as JSON or as short lines."""
+    if as_json:
         print(json.dumps(figures, ensure_ascii=False, default=str))
-        return 0
+        return
     team = figures["team"]
-    print(f"Month {figures['month']}, as of {figures['as_of']}")
+    origin = f" (source {source})" if source else ""
+    print(f"Month {figures['month']}, as of {figures['as_of']}{origin}")
     print(
         f"  won {team['won_amount']:,.2f} of target {team['target'] or 0:,.2f}"
         f" (completion {team['completion']}) pace {team['pace']}"
@@ -162,10 +168,9 @@ def _progress(store: Store, args: argparse.Namespace) -> int:
     )
     for rep in figures["reps"]:
         print(
-            f"  {rep['owner']}: won {rep['won_amount']:,.2f} target {rep['target']}"
-            f" gap {rep['gap']}"
+            f"  {rep['owner']} ({rep['team'] or '-'}): won {rep['won_amount']:,.2f}"
+            f" target {rep['target']} gap {rep['gap']}"
         )
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import argparse
 import json
 
 from sales_core import service
+from sales_core.cli import print_progress
 from sales_core.errors import KongpanError
 from sales_core.sources import (
     SqlSource,
@@ -97,19 +98,5 @@ def _progress(store: Store, args: argparse.Namespace) -> int:
         )
     finally:
         source.dispose()
-    figures = report.as_dict()
-    if args.json:
-        print(json.dumps(figures, ensure_ascii=False, default=str))
-        return 0
-    team = figures["team"]
-    print(f"Month {figures['month']}, as of {figures['as_of']} (source {args.name})")
-    print(
-        f"  won {team['won_amount']:,.2f} of target {team['target'] or 0:,.2f}"
-        f" (completion {team['completion']}) gap {team['gap']}"
-    )
-    for rep in figures["reps"]:
-        print(
-            f"  {rep['owner']} ({rep['team'] or '-'}): won {rep['won_amount']:,.2f}"
-            f" target {rep['target']} gap {rep['gap']}"
-        )
+    print_progress(report.as_dict(), args.json, source=args.name)
     return 0
