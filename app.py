@@ -53,7 +53,7 @@ pages = [
         "app_pages/sources.py", title=tr("Data sources"), icon="🔌", url_path="sources"
     ),
 ]
-st.sidebar.caption(f"{tr('Kongpan')} · Kongpan")
+st.sidebar.caption("控盘 · Kongpan")
 page = st.navigation(pages)
 with st.spinner(tr("Demo data")):
     store()
